@@ -1,0 +1,1 @@
+"""Analyses over core-form functions: name resolution, definitions and uses, activity."""

@@ -1,0 +1,219 @@
+"""Put a transformed function and everything it calls into one module of readable source.
+
+Every user function reached by a call becomes a top-level function of the same module, so
+Numba compiles them together. Free names become imports, literal constants, or (for other
+objects such as arrays) globals injected before the module runs; their content is part of
+the module's hash, so two closures over different values never share a module.
+"""
+import builtins
+import copy
+import inspect
+import math
+import numbers
+import os
+import types
+
+import gast
+import numpy as np
+
+from . import emit
+from .cache import digest
+from .ir import FunctionSpec
+from .pipeline import build_ir
+
+LIBRARY_PREFIXES = ("numpy", "math", "builtins", "numba", "transpile.")
+_MARKER = "__transpile_line__"
+
+
+def callee_spec(obj):
+    """The FunctionSpec a call to `obj` needs generated, or None for library callables."""
+    if isinstance(obj, FunctionSpec):
+        return obj
+    spec = getattr(obj, "tp_spec", None)
+    if isinstance(spec, FunctionSpec):
+        return spec
+    py_func = getattr(obj, "py_func", None)  # a user's own numba.njit function
+    if py_func is not None and inspect.isfunction(py_func):
+        obj = py_func
+    if inspect.isfunction(obj):
+        module = getattr(obj, "__module__", "") or ""
+        if module == "transpile" or module.startswith(LIBRARY_PREFIXES):
+            return None
+        return FunctionSpec(obj)
+    return None
+
+
+class _Renamer(gast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            node.id = self.mapping[node.id]
+        return node
+
+
+def _free_names(fdef):
+    bound = {a.id for a in fdef.args.args}
+    names = []
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Name):
+            if isinstance(node.ctx, (gast.Store, gast.Del)):
+                bound.add(node.id)
+            else:
+                names.append(node.id)
+    return [n for n in dict.fromkeys(names) if n not in bound]
+
+
+def _is_literal(value):
+    if isinstance(value, (bool, type(None), str)):
+        return True
+    return isinstance(value, numbers.Number) and not isinstance(value, np.generic) \
+        and not (isinstance(value, float) and not math.isfinite(value))
+
+
+def _fingerprint(value):
+    if isinstance(value, np.ndarray):
+        return ("ndarray", value.dtype.str, value.shape, digest(np.ascontiguousarray(value).tobytes()))
+    if isinstance(value, (np.generic, float, int, complex, bool, str, type(None))):
+        return (type(value).__name__, repr(value))
+    return (type(value).__name__, id(value))
+
+
+class ModuleBuilder:
+    """Collects the functions of one generated module and the globals they need."""
+
+    def __init__(self):
+        self.functions = []        # (emitted name, fdef, filename)
+        self.names_by_spec = {}
+        self.globals = {}          # global name -> object
+        self.taken = set()
+
+    def _fresh(self, base):
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+    def add(self, spec):
+        """Emit `spec` (and its callees); return its name in the module."""
+        if spec in self.names_by_spec:
+            return self.names_by_spec[spec]
+        name = self._fresh(spec.label)
+        self.names_by_spec[spec] = name
+        ir = build_ir(spec)
+        fdef = copy.deepcopy(ir.fdef)
+        fdef.name = name
+        renames = {}
+        for free in _free_names(fdef):
+            if free not in ir.namespace:
+                continue
+            value = ir.namespace[free]
+            target = callee_spec(value)
+            if target is not None:
+                renames[free] = self.add(target)
+                continue
+            bound = self._bind_global(free, value)
+            if bound != free:
+                renames[free] = bound
+        _Renamer(renames).visit(fdef)
+        self.functions.append((name, fdef, ir.filename))
+        return name
+
+    def _bind_global(self, name, value):
+        if name in self.globals:
+            if self.globals[name] is value or _fingerprint(self.globals[name]) == _fingerprint(value):
+                return name
+            name = self._fresh(name)
+        else:
+            if name in self.taken:
+                name = self._fresh(name)
+            self.taken.add(name)
+        self.globals[name] = value
+        return name
+
+    def header(self):
+        """Import lines and literal constants; objects that must be injected; their fingerprint."""
+        lines, injected, fingerprints = [], {}, []
+        for name, value in sorted(self.globals.items()):
+            if isinstance(value, types.ModuleType):
+                lines.append(f"import {value.__name__}" if value.__name__ == name
+                             else f"import {value.__name__} as {name}")
+            elif _is_literal(value):
+                lines.append(f"{name} = {value!r}")
+            elif getattr(value, "__module__", "").startswith("transpile.runtime") \
+                    and getattr(value, "__name__", None) == name:
+                lines.append(f"from transpile.runtime import {name}")
+            elif value is getattr(builtins, name, None):
+                continue
+            else:
+                injected[name] = value
+                fingerprints.append((name, _fingerprint(value)))
+        return lines, injected, fingerprints
+
+    def source(self):
+        """The module's text (with comments pointing at user lines) and globals to inject."""
+        lines, injected, fingerprints = self.header()
+        parts = ['"""Generated by transpile. Edits are overwritten; change the original function."""']
+        parts += lines
+        if fingerprints:
+            parts.append(f"# injected globals: {', '.join(n for n, _ in fingerprints)}"
+                         f" (fingerprint {digest(fingerprints)[:16]})")
+        for _, fdef, filename in self.functions:
+            parts.append("\n" + annotated_source(fdef, filename))
+        return "\n".join(parts) + "\n", injected
+
+
+def annotated_source(fdef, filename):
+    """Source of `fdef` with a comment naming the user's line above each group of statements."""
+    marked = _MarkLines(filename).visit(copy.deepcopy(fdef))
+    text = emit.unparse(gast.Module(body=[marked], type_ignores=[]))
+    out = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(f"{_MARKER}("):
+            indent = line[: len(line) - len(line.lstrip())]
+            lineno = int(stripped[len(_MARKER) + 1: stripped.index(")")])
+            code = emit.source_line(filename, lineno)
+            out.append(f"{indent}# {os.path.basename(filename)}:{lineno}: {code}")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+class _MarkLines(gast.NodeTransformer):
+    """Insert a marker call before each statement that starts a new user line."""
+
+    def __init__(self, filename):
+        self.filename = filename
+
+    def _mark_block(self, body):
+        out, last = [], None
+        for stmt in body:
+            self.visit(stmt)
+            lineno = getattr(stmt, "lineno", None)
+            if lineno is not None and lineno != last and not isinstance(stmt, gast.Pass):
+                marker = gast.Expr(value=gast.Call(
+                    func=gast.Name(id=_MARKER, ctx=gast.Load(), annotation=None, type_comment=None),
+                    args=[gast.Constant(value=lineno, kind=None)], keywords=[]))
+                out.append(marker)
+                last = lineno
+            out.append(stmt)
+        return out
+
+    def generic_visit(self, node):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+                setattr(node, field, self._mark_block(block))
+        return node
+
+
+def build_module_source(spec):
+    """(source text, entry function name, objects to inject) for `spec`."""
+    builder = ModuleBuilder()
+    entry = builder.add(spec)
+    text, injected = builder.source()
+    return text, entry, injected

@@ -1,0 +1,54 @@
+"""Compile every function of a generated module with numba.njit (nopython, never object mode)."""
+import os
+import re
+
+from ..errors import CompileError
+
+
+def compile_cpu(module, entry, function_names, options):
+    import numba
+    flags = dict(cache=options.get("cache", True), parallel=options.get("parallel", False),
+                 fastmath=options.get("fastmath", False), nogil=options.get("nogil", False))
+    for name in function_names:
+        setattr(module, name, numba.njit(**flags)(getattr(module, name)))
+    return CheckedDispatcher(getattr(module, entry), module.__file__)
+
+
+_FILE_LINE = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def user_location(generated_file, message):
+    """The user's `file:line: code` that produced the generated line Numba complains about."""
+    for path, line in _FILE_LINE.findall(message):
+        if os.path.abspath(path) != os.path.abspath(generated_file):
+            continue
+        with open(generated_file, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        for k in range(int(line) - 1, -1, -1):
+            text = lines[k].strip()
+            if text.startswith("# ") and ":" in text and not text.startswith("# transpile"):
+                return text[2:]
+    return None
+
+
+class CheckedDispatcher:
+    """Calls the Numba dispatcher; a typing failure becomes a CompileError at the user's line."""
+
+    __slots__ = ("dispatcher", "generated_file")
+
+    def __init__(self, dispatcher, generated_file):
+        self.dispatcher = dispatcher
+        self.generated_file = generated_file
+
+    def __call__(self, *args):
+        import numba
+        try:
+            return self.dispatcher(*args)
+        except numba.core.errors.TypingError as exc:
+            message = str(exc)
+            where = user_location(self.generated_file, message)
+            first = message.strip().splitlines()[0] if message.strip() else "typing failed"
+            raise CompileError(
+                f"Numba cannot compile the generated code for {where or 'this function'}: {first}",
+                hint=f"Generated source: {self.generated_file}. Use tp.jit(..., target='python') "
+                     "to run it as Python, or rewrite the line with supported NumPy calls.") from None

@@ -1,0 +1,1 @@
+"""Frontend: capture the user's source, fence the supported subset, normalize to the core form."""

@@ -1,0 +1,104 @@
+"""The transformable-function object: a spec, a target, and the compiled code per call pattern."""
+import inspect
+import threading
+
+from . import cache
+from .assemble import build_module_source
+from .backends import TARGETS
+from .errors import TranspileError
+from .ir import FunctionSpec
+
+
+def as_spec(fun):
+    """The FunctionSpec behind a user function or a Transformed object."""
+    if isinstance(fun, Transformed):
+        return fun.spec
+    if isinstance(fun, FunctionSpec):
+        return fun
+    py_func = getattr(fun, "py_func", None)
+    if not callable(fun):
+        raise TypeError(f"expected a function to transform, got {type(fun).__name__}")
+    return FunctionSpec(py_func if py_func is not None else fun)
+
+
+class Generated:
+    """One generated module: its source, file, entry callable and cache facts."""
+
+    def __init__(self, spec, target, options):
+        source, entry, injected = build_module_source(spec)
+        path, module_name, file_hit = cache.store(spec.label, source)
+        module = cache.load(path, module_name, injected)
+        names = [line.split("(")[0][4:] for line in source.splitlines() if line.startswith("def ")]
+        self.source = source
+        self.path = path
+        self.file_hit = file_hit
+        self.entry_name = entry
+        self.module = module
+        self.callable = TARGETS[target](module, entry, names, options)
+
+
+class Transformed:
+    """A user function plus transformations; calling it generates (once), loads and runs code.
+
+    `wrap_call` adapts the user's call to the generated function (binding defaults); `post`
+    adapts the result (e.g. returning a tuple of gradients).
+    """
+
+    def __init__(self, spec, target="python", options=None, signature_of=None):
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
+        self.spec = spec
+        self.tp_spec = spec
+        self.target = target
+        self.options = dict(options or {})
+        self._generated = None
+        self._lock = threading.Lock()
+        self.signature_source = signature_of or spec.pyfunc
+        self._signature = inspect.signature(self.signature_source)
+        self._nparams = len(self._signature.parameters)
+        self.__name__ = spec.label
+        self.__doc__ = getattr(spec.pyfunc, "__doc__", None)
+        self.__wrapped__ = spec.pyfunc
+
+    def with_target(self, target, options):
+        return Transformed(self.spec, target, options)
+
+    @property
+    def generated(self):
+        if self._generated is None:
+            with self._lock:
+                if self._generated is None:
+                    self._generated = Generated(self.spec, self.target, self.options)
+        return self._generated
+
+    def bind(self, args, kwargs):
+        if not kwargs and len(args) == self._nparams:
+            return args
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.__name__}(): {exc}") from None
+        bound.apply_defaults()
+        return tuple(bound.arguments.values())
+
+    def __call__(self, *args, **kwargs):
+        return self.generated.callable(*self.bind(args, kwargs))
+
+    def source(self):
+        return self.generated.source
+
+    def cache_info(self):
+        """Whether the module file and (for cpu) Numba's compiled code came from the cache."""
+        gen = self.generated
+        info = {"module_file": gen.path, "module_from_cache": gen.file_hit}
+        dispatcher = getattr(gen.callable, "dispatcher", None)
+        if dispatcher is not None:
+            info["numba_cache_hits"] = sum(dispatcher.stats.cache_hits.values())
+            info["numba_cache_misses"] = sum(dispatcher.stats.cache_misses.values())
+        return info
+
+    def __repr__(self):
+        return f"<transpile {self.spec.label} target={self.target}>"
+
+
+__all__ = ["Transformed", "as_spec", "TranspileError"]

@@ -1,0 +1,44 @@
+"""The unit every pass reads and writes: one function in core form plus the names it uses."""
+from dataclasses import dataclass, field
+
+import gast
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A user function with a chain of transformations, innermost first.
+
+    Specs are hashable so that generated code is built once per spec, and they are what
+    transformed code calls when it needs a callee's primal, adjoint or batched variant.
+    """
+
+    pyfunc: object
+    chain: tuple = ()
+
+    def then(self, name, **options):
+        return FunctionSpec(self.pyfunc, self.chain + ((name, tuple(sorted(options.items()))),))
+
+    @property
+    def label(self):
+        """A readable identifier: `loss`, `loss_grad`, `loss_grad_vmap`."""
+        base = getattr(self.pyfunc, "__name__", "f").replace("<lambda>", "lambda_")
+        return "_".join([base] + [name for name, _ in self.chain])
+
+
+@dataclass
+class IRFunction:
+    """A function in core form (docs/architecture.md) and the bindings of its free names.
+
+    `namespace` maps free names to live objects: modules, constants, user functions
+    (plain Python functions) and FunctionSpecs of transformed callees.
+    """
+
+    fdef: gast.FunctionDef
+    namespace: dict
+    filename: str
+    spec: FunctionSpec
+    notes: list = field(default_factory=list)
+
+    @property
+    def params(self):
+        return [a.id for a in self.fdef.args.args]

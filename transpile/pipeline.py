@@ -1,0 +1,43 @@
+"""From a FunctionSpec to core-form IR: capture, fence, normalize, then each transformation."""
+import threading
+
+from .frontend.capture import capture
+from .ir import FunctionSpec, IRFunction
+
+TRANSFORMS = {}
+_built = {}
+_lock = threading.RLock()
+
+
+def register_transform(name):
+    """Declare `name` in a FunctionSpec chain as the pass `fn(ir, **options) -> IRFunction`."""
+    def decorate(fn):
+        TRANSFORMS[name] = fn
+        return fn
+    return decorate
+
+
+def base_ir(pyfunc):
+    from .frontend.fence import check
+    from .frontend.normalize import normalize
+    sf = capture(pyfunc)
+    check(sf)
+    fdef, namespace = normalize(sf)
+    return IRFunction(fdef=fdef, namespace=namespace, filename=sf.filename,
+                      spec=FunctionSpec(pyfunc))
+
+
+def build_ir(spec):
+    """The IR of `spec`, built once per spec (passes must not mutate their input)."""
+    with _lock:
+        ir = _built.get(spec)
+        if ir is None:
+            if not spec.chain:
+                ir = base_ir(spec.pyfunc)
+            else:
+                name, options = spec.chain[-1]
+                inner = build_ir(FunctionSpec(spec.pyfunc, spec.chain[:-1]))
+                ir = TRANSFORMS[name](inner, **dict(options))
+                ir.spec = spec
+            _built[spec] = ir
+        return ir
