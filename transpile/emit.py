@@ -22,11 +22,16 @@ def unparse(tree, printer="auto"):
         if astor is None:
             raise RuntimeError("astor is not installed")
         try:
-            return astor.to_source(node)
+            return astor.to_source(node, pretty_source=_one_statement_per_line)
         except Exception:  # astor lags behind new node types; ast.unparse knows them all
             if printer == "astor":
                 raise
     return ast.unparse(node) + "\n"
+
+
+def _one_statement_per_line(tokens):
+    """astor's default pretty-printer wraps long lines mid-expression; keep them whole."""
+    return "".join(tokens)
 
 
 def source_line(filename, lineno):

@@ -2,11 +2,12 @@
 import inspect
 import threading
 
-from . import cache
+from . import cache, pytree
 from .assemble import build_module_source
 from .backends import TARGETS
 from .errors import TranspileError
 from .ir import FunctionSpec
+from .pipeline import ARGUMENT_CHECKS, RESULT_STRUCTURES
 
 
 def as_spec(fun):
@@ -52,6 +53,11 @@ class Transformed:
         self.target = target
         self.options = dict(options or {})
         self._generated = None
+        self._structured = {}
+        last_name, last_options = spec.chain[-1] if spec.chain else (None, ())
+        self._last_options = dict(last_options)
+        self._check = ARGUMENT_CHECKS.get(last_name)
+        self._rebuild = RESULT_STRUCTURES.get(last_name)
         self._lock = threading.Lock()
         self.signature_source = signature_of or spec.pyfunc
         self._signature = inspect.signature(self.signature_source)
@@ -82,7 +88,35 @@ class Transformed:
         return tuple(bound.arguments.values())
 
     def __call__(self, *args, **kwargs):
-        return self.generated.callable(*self.bind(args, kwargs))
+        args = self.bind(args, kwargs)
+        if any(isinstance(a, (tuple, list, dict)) for a in args):
+            return self.call_structured(args)
+        if self._check is not None:
+            self._check(args, self.__name__, **self._last_options)
+        return self.generated.callable(*args)
+
+    def call_structured(self, args):
+        """Call with pytree arguments: flatten, run the code generated for this structure."""
+        leaves, treedefs = [], []
+        for a in args:
+            arg_leaves, treedef = pytree.flatten(a)
+            leaves += arg_leaves
+            treedefs.append(treedef)
+        treedefs = tuple(treedefs)
+        if self._check is not None:
+            self._check(args, self.__name__, **self._last_options)
+        generated = self._structured.get(treedefs)
+        if generated is None:
+            with self._lock:
+                generated = self._structured.get(treedefs)
+                if generated is None:
+                    spec = self.spec.first("flatten", treedefs=treedefs)
+                    generated = Generated(spec, self.target, self.options)
+                    self._structured[treedefs] = generated
+        result = generated.callable(*leaves)
+        if self._rebuild is not None:
+            result = self._rebuild(result, treedefs, **self._last_options)
+        return result
 
     def source(self):
         return self.generated.source

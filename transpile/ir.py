@@ -1,5 +1,5 @@
 """The unit every pass reads and writes: one function in core form plus the names it uses."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import gast
 
@@ -18,11 +18,15 @@ class FunctionSpec:
     def then(self, name, **options):
         return FunctionSpec(self.pyfunc, self.chain + ((name, tuple(sorted(options.items()))),))
 
+    def first(self, name, **options):
+        """The same chain with one more transformation applied before all the others."""
+        return FunctionSpec(self.pyfunc, ((name, tuple(sorted(options.items()))),) + self.chain)
+
     @property
     def label(self):
         """A readable identifier: `loss`, `loss_grad`, `loss_grad_vmap`."""
         base = getattr(self.pyfunc, "__name__", "f").replace("<lambda>", "lambda_")
-        return "_".join([base] + [name for name, _ in self.chain])
+        return "_".join([base] + [name for name, _ in self.chain if name != "flatten"])
 
 
 @dataclass
@@ -37,7 +41,7 @@ class IRFunction:
     namespace: dict
     filename: str
     spec: FunctionSpec
-    notes: list = field(default_factory=list)
+    groups: list = None  # leaf parameter names per user argument, once pytrees are flattened
 
     @property
     def params(self):

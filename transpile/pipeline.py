@@ -5,14 +5,24 @@ from .frontend.capture import capture
 from .ir import FunctionSpec, IRFunction
 
 TRANSFORMS = {}
+ARGUMENT_CHECKS = {}     # transform name -> check(args, **options), run before each call
+RESULT_STRUCTURES = {}   # transform name -> rebuild(result, treedefs, **options) for pytree calls
 _built = {}
 _lock = threading.RLock()
 
 
-def register_transform(name):
-    """Declare `name` in a FunctionSpec chain as the pass `fn(ir, **options) -> IRFunction`."""
+def register_transform(name, check_arguments=None, rebuild_result=None):
+    """Declare `name` in a FunctionSpec chain as the pass `fn(ir, **options) -> IRFunction`.
+
+    `check_arguments` refuses bad call arguments (ints where derivatives are asked);
+    `rebuild_result` gives results of pytree calls their structure back.
+    """
     def decorate(fn):
         TRANSFORMS[name] = fn
+        if check_arguments is not None:
+            ARGUMENT_CHECKS[name] = check_arguments
+        if rebuild_result is not None:
+            RESULT_STRUCTURES[name] = rebuild_result
         return fn
     return decorate
 

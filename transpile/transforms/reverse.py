@@ -1,0 +1,653 @@
+"""Reverse-mode AD by source transformation: a forward sweep that records what the backward
+sweep needs, then the backward sweep, in one generated function.
+
+State is restored, not stored per statement: each assignment to a variable that the backward
+sweep reads and that may be overwritten pushes the new value on a typed stack (a list Numba
+compiles); the backward sweep pops it after visiting that assignment, so every adjoint sees
+the values that held when its statement ran. Loops are reversed by counting iterations;
+branches are reversed by their (restored) condition variables.
+"""
+import copy
+
+import gast
+import numpy as np
+
+from .. import gastutil as g
+from .. import pytree, rules
+from ..analysis.activity import Activity, assignments, bind_args, call_rule, names_in
+from ..analysis.names import NamePool, all_names, bind_object
+from ..errors import NotDifferentiableError, TranspileError
+from ..ir import IRFunction
+from ..pipeline import register_transform
+from .simplify import eliminate_dead_code
+from .templates import flatten, instantiate
+
+
+def _normalize_argnums(argnums, nparams, where):
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    for k in nums:
+        if not isinstance(k, int) or not -nparams <= k < nparams:
+            raise TranspileError(f"argnums={argnums!r} is out of range for a function of "
+                                 f"{nparams} positional arguments", filename=where)
+    return single, tuple(k % nparams for k in nums)
+
+
+class Reverse:
+    """Builds the adjoint function of one core-form function."""
+
+    def __init__(self, ir, argnums, has_aux, mode):
+        self.ir = ir
+        self.fdef = copy.deepcopy(ir.fdef)
+        self.ns = dict(ir.namespace)
+        self.pool = NamePool(all_names(self.fdef), self.ns)
+        params = [a.id for a in self.fdef.args.args]
+        self.groups = ir.groups
+        groups = ir.groups or [(p,) for p in params]
+        self.single, self.argnums = _normalize_argnums(argnums, len(groups), ir.filename)
+        self.wrt = [leaf for k in self.argnums for leaf in groups[k]]
+        self.has_aux = has_aux
+        self.mode = mode
+        self.adjoints = {}
+        self.stacks = {}
+        self.restores = []
+        self.loop_stack = []
+        self.init_nodes = set()
+        self.reassigned = set()
+
+    # ----------------------------------------------------------------- naming
+    def adj(self, name):
+        if name not in self.adjoints:
+            self.adjoints[name] = self.pool.fresh("d" + name if not name.startswith("_") else "d" + name)
+        return self.adjoints[name]
+
+    def helper(self, name):
+        from .. import runtime
+        return bind_object(self.ns, self.pool, name, getattr(runtime, name))
+
+    # ----------------------------------------------------------------- entry
+    def build(self):
+        body = self.fdef.body
+        ret = body[-1]
+        assert isinstance(ret, gast.Return), "normalize guarantees one final return"
+        body = body[:-1]
+        out_atom = ret.value
+        aux_atom = None
+        if self.has_aux:
+            body, out_atom, aux_atom = self._split_aux(body, out_atom)
+        outputs = [out_atom.id] if isinstance(out_atom, gast.Name) else []
+        self.activity = Activity(gast.FunctionDef(body=body, name="", args=self.fdef.args,
+                                                  decorator_list=[], returns=None,
+                                                  type_comment=None, type_params=[]),
+                                 self.ns, self.wrt, outputs, self.ir.filename)
+        self.active = self.activity.active
+        self.assign_counts = self._count_assignments(body)
+        self.scopes = self._scopes(body)
+
+        backward = self.bwd_block(body, scope_key=None)
+        needed = self._needed(backward)
+        backward = self._drop_unneeded_restores(backward, needed)
+        self.needed = needed
+        forward = self.fwd_block(body, in_loop=False)
+
+        loc = ret
+        used = all_names(gast.Module(body=forward + backward, type_ignores=[]))
+        stmts = [g.assign(st, gast.List(elts=[], ctx=gast.Load()), loc)
+                 for st in self.stacks.values() if st in used]
+        stmts += forward
+        results = []
+        value_name = None
+        if self.mode == "value_and_grad" or aux_atom is not None:
+            value_name = self.pool.fresh("value")
+            stmts.append(g.assign(value_name, copy.deepcopy(out_atom), loc))
+        aux_name = None
+        if aux_atom is not None:
+            aux_name = self.pool.fresh("aux")
+            stmts.append(g.assign(aux_name, copy.deepcopy(aux_atom), loc))
+        stmts += self._inits(self.scopes.get(None, []), loc)
+        for w in self.wrt:
+            if w not in self.scopes.get(None, []):
+                stmts.append(g.assign(self.adj(w), g.call(self.helper("zero_like"), [g.name(w)]), loc))
+        if outputs and outputs[0] in self.active:
+            dout = self.adj(outputs[0])
+            if self.mode == "vjp":
+                seed = g.name(self.ct_param)
+            else:
+                seed_name = self.pool.fresh("seed")
+                stmts.append(g.assign(seed_name, g.call(self.helper("grad_seed"), [copy.deepcopy(out_atom)]), loc))
+                seed = g.name(seed_name)
+            stmts.append(g.assign(dout, gast.BinOp(left=g.name(dout), op=gast.Add(), right=seed), loc))
+        stmts += backward
+        grads = [g.name(self.adj(w)) for w in self.wrt]
+        stmts += self._return(grads, value_name, aux_name, loc)
+        self.fdef.body = stmts
+        return self.fdef
+
+    def _return(self, grads, value_name, aux_name, loc):
+        out = []
+        if self.mode == "vjp":
+            result = gast.Tuple(elts=grads, ctx=gast.Load())
+        else:
+            flat = self.single and self.groups is None
+            result = grads[0] if flat else gast.Tuple(elts=grads, ctx=gast.Load())
+            if aux_name is not None:
+                tmp = self.pool.fresh("grads")
+                out.append(g.assign(tmp, result, loc))
+                result = gast.Tuple(elts=[g.name(tmp), g.name(aux_name)], ctx=gast.Load())
+            if self.mode == "value_and_grad":
+                first = g.name(value_name)
+                if aux_name is not None:
+                    pair = self.pool.fresh("value_aux")
+                    out.append(g.assign(pair, gast.Tuple(elts=[g.name(value_name), g.name(aux_name)],
+                                                         ctx=gast.Load()), loc))
+                    first = g.name(pair)
+                    result = result.elts[0]
+                tmp = self.pool.fresh("grads")
+                out.append(g.assign(tmp, result, loc))
+                result = gast.Tuple(elts=[first, g.name(tmp)], ctx=gast.Load())
+        res_name = self.pool.fresh("result")
+        out.append(g.assign(res_name, result, loc))
+        out.append(g.located(gast.Return(value=g.name(res_name)), loc))
+        return out
+
+    def _split_aux(self, body, out_atom):
+        if not isinstance(out_atom, gast.Name):
+            raise NotDifferentiableError("has_aux=True needs the function to return a (value, aux) "
+                                         "pair", node=out_atom, filename=self.ir.filename)
+        ret = out_atom.id
+        value, aux = self.pool.fresh("out_value"), self.pool.fresh("out_aux")
+        found = []
+
+        def rewrite(stmts):
+            out = []
+            for s in stmts:
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                        and s.targets[0].id == ret:
+                    if not (isinstance(s.value, gast.Tuple) and len(s.value.elts) == 2):
+                        raise NotDifferentiableError(
+                            "has_aux=True needs the function to return a (value, aux) pair",
+                            node=s, filename=self.ir.filename)
+                    out.append(g.assign(value, copy.deepcopy(s.value.elts[0]), s))
+                    out.append(g.assign(aux, copy.deepcopy(s.value.elts[1]), s))
+                    found.append(s)
+                for field in ("body", "orelse"):
+                    if getattr(s, field, None):
+                        setattr(s, field, rewrite(getattr(s, field)))
+                out.append(s)
+            return out
+
+        body = rewrite(body)
+        if not found:
+            raise NotDifferentiableError("has_aux=True needs the function to return a (value, aux) "
+                                         "pair", node=out_atom, filename=self.ir.filename)
+        return body, g.name(value), g.name(aux)
+
+    # ----------------------------------------------------------------- analyses
+    def _count_assignments(self, body):
+        counts = {}
+
+        def visit(stmts, in_loop):
+            for s in stmts:
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                    n = s.targets[0].id
+                    counts[n] = counts.get(n, 0) + (2 if in_loop else 1)
+                loop = isinstance(s, (gast.For, gast.While))
+                if isinstance(s, gast.For):
+                    counts[s.target.id] = counts.get(s.target.id, 0) + 2
+                for field in ("body", "orelse"):
+                    visit(getattr(s, field, []) or [], in_loop or loop)
+
+        visit(body, False)
+        return counts
+
+    def _scopes(self, body):
+        """Block key -> active names whose adjoint is initialised at the start of that block."""
+        where = {}
+
+        assigned_at = {}
+        loop_keys = set()
+
+        def visit(stmts, path):
+            for s in stmts:
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                    assigned_at.setdefault(s.targets[0].id, []).append(path)
+                for n in gast.walk(s) if not isinstance(s, (gast.If, gast.For, gast.While)) else \
+                        [s.test] if isinstance(s, (gast.If, gast.While)) else [s.target, s.iter]:
+                    if isinstance(n, gast.Name):
+                        where.setdefault(n.id, []).append(path)
+                if isinstance(s, (gast.For, gast.While)):
+                    loop_keys.add((id(s), "body"))
+                    visit(s.body, path + [(id(s), "body")])
+                elif isinstance(s, gast.If):
+                    visit(s.body, path + [(id(s), "body")])
+                    visit(s.orelse, path + [(id(s), "orelse")])
+
+        visit(body, [])
+        scopes = {}
+        for name, paths in where.items():
+            if name not in self.active:
+                continue
+            common = paths[0]
+            for p in paths[1:]:
+                k = 0
+                while k < min(len(common), len(p)) and common[k] == p[k]:
+                    k += 1
+                common = common[:k]
+            if name in [a.id for a in self.fdef.args.args]:
+                common = []
+            key = common[-1] if common else None
+            scopes.setdefault(key, []).append(name)
+            paths = assigned_at.get(name, [])
+            repeated = len(paths) > 1 or any(k in loop_keys for p in paths for k in p[len(common):])
+            if repeated:
+                self.reassigned.add(name)
+        return scopes
+
+    def _inits(self, names, loc):
+        inits = [g.assign(self.adj(n), g.call(self.helper("zero_like"), [g.name(n)]), loc)
+                 for n in names]
+        self.init_nodes.update(id(s) for s in inits)
+        return inits
+
+    def _needed(self, backward):
+        needed = set()
+        restore_nodes = {id(s) for s, _ in self.restores}
+        adjoint_names = set(self.adjoints.values())
+
+        def visit(stmts):
+            for s in stmts:
+                if id(s) in restore_nodes or id(s) in self.init_nodes:
+                    continue
+                if isinstance(s, gast.If):
+                    parts = [s.test]
+                elif isinstance(s, gast.For):
+                    parts = [s.iter]
+                else:
+                    parts = [s]
+                for part in parts:
+                    for n in self._value_reads(part):
+                        if n not in adjoint_names:
+                            needed.add(n)
+                for field in ("body", "orelse"):
+                    visit(getattr(s, field, []) or [])
+
+        visit(backward)
+        return needed
+
+    def _value_reads(self, node):
+        """Names whose values (not just shapes) the statement reads."""
+        from .. import runtime
+        shape_only = set()
+        for call in gast.walk(node):
+            if isinstance(call, gast.Call) and isinstance(call.func, gast.Name):
+                positions = runtime.SHAPE_ONLY_ARGS.get(self.ns.get(call.func.id), ())
+                shape_only.update(id(call.args[k]) for k in positions if k < len(call.args))
+        return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+                and isinstance(n.ctx, gast.Load) and id(n) not in shape_only]
+
+    def _drop_unneeded_restores(self, stmts, needed):
+        def keep(stmt, name):
+            if isinstance(stmt.targets[0], gast.Subscript):
+                return name in needed
+            return name in needed and self.assign_counts.get(name, 0) > 1
+        drop = {id(s) for s, n in self.restores if not keep(s, n)}
+
+        def visit(block):
+            out = []
+            for s in block:
+                if id(s) in drop:
+                    continue
+                for field in ("body", "orelse"):
+                    if getattr(s, field, None):
+                        setattr(s, field, visit(getattr(s, field)) or [gast.Pass()])
+                out.append(s)
+            return out
+
+        return visit(stmts)
+
+    def stack(self, name):
+        if name not in self.stacks:
+            self.stacks[name] = self.pool.fresh("tape_" + name.lstrip("_"))
+        return self.stacks[name]
+
+    def pushed(self, name):
+        return name in self.needed and self.assign_counts.get(name, 0) > 1
+
+    # ----------------------------------------------------------------- forward sweep
+    def fwd_block(self, stmts, in_loop):
+        out = []
+        for s in stmts:
+            out.extend(self.fwd_stmt(s, in_loop))
+        return out
+
+    def fwd_stmt(self, s, in_loop):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            if isinstance(target, gast.Subscript):
+                base = target.value.id
+                if base in self.needed:
+                    saved = gast.Subscript(value=g.name(base), slice=copy.deepcopy(target.slice),
+                                           ctx=gast.Load())
+                    copy_call = g.call(self.helper("saved_copy"), [saved])
+                    push = g.expr_stmt(g.call(gast.Attribute(value=g.name(self.stack("old_" + base)),
+                                                             attr="append", ctx=gast.Load()), [copy_call]), s)
+                    return [push, s]
+                return [s]
+            out = [s]
+            if self.pushed(target.id):
+                out.append(self._push(target.id, s))
+            return out
+        if isinstance(s, gast.If):
+            s.body = self.fwd_block(s.body, in_loop) or [gast.Pass()]
+            s.orelse = self.fwd_block(s.orelse, in_loop)
+            return [s]
+        if isinstance(s, (gast.For, gast.While)):
+            counter = s.tp_counter
+            if counter is None:
+                s.body = self.fwd_block(s.body, True)
+                return [s]
+            body = [g.assign(counter, gast.BinOp(left=g.name(counter), op=gast.Add(), right=g.const(1)), s)]
+            body += self.fwd_block(s.body, True)
+            s.body = body
+            out = [g.assign(counter, g.const(0), s), s]
+            if in_loop:
+                out.append(self._push(counter, s))
+            return out
+        return [s]
+
+    def _push(self, name, loc):
+        return g.expr_stmt(g.call(gast.Attribute(value=g.name(self.stack(name)), attr="append",
+                                                 ctx=gast.Load()), [g.name(name)]), loc)
+
+    def _restore(self, name, loc):
+        stmt = g.assign(name, g.call(self.helper("tape_restore"), [g.name(self.stack(name)), g.name(name)]), loc)
+        self.restores.append((stmt, name))
+        return stmt
+
+    # ----------------------------------------------------------------- backward sweep
+    def bwd_block(self, stmts, scope_key):
+        out = self._inits(self.scopes.get(scope_key, []), stmts[0] if stmts else None) \
+            if scope_key is not None else []
+        for s in reversed(stmts):
+            out.extend(self.bwd_stmt(s))
+        return out
+
+    def bwd_stmt(self, s):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            if isinstance(target, gast.Subscript):
+                return self.bwd_subscript_write(s)
+            return self.bwd_assign(s)
+        if isinstance(s, gast.If):
+            if len(s.body) == 1 and isinstance(s.body[0], gast.Break):
+                return []
+            body = self.bwd_block(s.body, (id(s), "body"))
+            orelse = self.bwd_block(s.orelse, (id(s), "orelse"))
+            if not body and not orelse:
+                return []
+            return [g.located(gast.If(test=copy.deepcopy(s.test), body=body or [gast.Pass()],
+                                      orelse=orelse), s)]
+        if isinstance(s, (gast.For, gast.While)):
+            return self.bwd_loop(s)
+        if isinstance(s, (gast.Pass, gast.Break)):
+            return []
+        raise TranspileError(f"reverse mode cannot handle {type(s).__name__} statements",
+                             node=s, filename=self.ir.filename)
+
+    def bwd_loop(self, s):
+        counter = self.pool.fresh("n_iter")
+        s.tp_counter = counter
+        nested = bool(self.loop_stack)
+        self.loop_stack.append(s)
+        body = self.bwd_block(s.body, (id(s), "body"))
+        self.loop_stack.pop()
+        k = self.pool.fresh("k_rev")
+        prologue = []
+        if isinstance(s, gast.For):
+            start, _, step = s.iter.args
+            index = g.name(k)
+            if not (isinstance(step, gast.Constant) and step.value == 1):
+                index = gast.BinOp(left=index, op=gast.Mult(), right=copy.deepcopy(step))
+            if not (isinstance(start, gast.Constant) and start.value == 0):
+                index = gast.BinOp(left=copy.deepcopy(start), op=gast.Add(), right=index)
+            stmts, atom = flatten(index, self.pool, s, hint=s.target.id)
+            prologue = stmts + [g.assign(s.target.id, atom, s)]
+            rng = g.call("range", [gast.BinOp(left=g.name(counter), op=gast.Sub(), right=g.const(1)),
+                                   g.const(-1), g.const(-1)])
+            rng_stmts, rng_atom = flatten(rng.args[0], self.pool, s, hint="last")
+            rng.args[0] = rng_atom
+        else:
+            rng = g.call("range", [g.name(counter)])
+            rng_stmts = []
+        if not body:
+            s.tp_counter = None
+            return []
+        loop = g.located(gast.For(target=g.name(k, store=True), iter=rng,
+                                  body=prologue + body or [gast.Pass()], orelse=[], type_comment=None), s)
+        out = []
+        if nested:
+            out.append(g.assign(counter, g.call(gast.Attribute(value=g.name(self.stack(counter)),
+                                                               attr="pop", ctx=gast.Load())), s))
+        return out + rng_stmts + [loop]
+
+    def bwd_assign(self, s):
+        y = s.targets[0].id
+        out = []
+        if y in self.active:
+            out += self.adjoint_of(y, s.value, s)
+        out.append(self._restore(y, s))
+        return out
+
+    def _accumulate(self, name, contribution, loc):
+        if name not in self.active:
+            return []
+        d = self.adj(name)
+        return [g.assign(d, gast.BinOp(left=g.name(d), op=gast.Add(), right=contribution), loc)]
+
+    def adjoint_of(self, y, value, loc):
+        """Statements adding dy's contribution to the adjoints of the operands of `value`."""
+        dy = self.adj(y)
+        operands = set(names_in(value))
+        out = []
+        grad = g.name(dy)
+        reset = y in self.reassigned
+        if y in operands:
+            saved = self.pool.fresh("g_" + y)
+            out.append(g.assign(saved, g.name(dy), loc))
+            out.append(self._zero(dy, loc))
+            grad, reset = g.name(saved), False
+        out += self.contributions(y, value, grad, loc)
+        if reset:
+            out.append(self._zero(dy, loc))
+        return out
+
+    def _zero(self, d, loc):
+        return g.assign(d, g.call(self.helper("zero_like"), [g.name(d)]), loc)
+
+    def contributions(self, y, value, grad, loc):
+        if isinstance(value, gast.Name):
+            return self._accumulate(value.id, grad, loc)
+        if isinstance(value, gast.Constant):
+            return []
+        if isinstance(value, gast.BinOp):
+            fn = rules.OPERATOR_FUNCTIONS.get(type(value.op))
+            return self._rule_contributions(y, fn, rules.lookup(fn) if fn is not None else None,
+                                            [value.left, value.right], {}, grad, value, loc)
+        if isinstance(value, gast.UnaryOp):
+            fn = rules.OPERATOR_FUNCTIONS.get(type(value.op))
+            if fn is None:
+                return []
+            return self._rule_contributions(y, fn, rules.lookup(fn), [value.operand], {}, grad, value, loc)
+        if isinstance(value, gast.Subscript):
+            base = value.value
+            if not isinstance(base, gast.Name) or base.id not in self.active:
+                return []
+            d = self.adj(base.id)
+            index = copy.deepcopy(value.slice)
+            current = self.pool.fresh(d + "_part")
+            updated = self.pool.fresh(d + "_part")
+            return [g.assign(current, gast.Subscript(value=g.name(d), slice=index, ctx=gast.Load()), loc),
+                    g.assign(updated, gast.BinOp(left=g.name(current), op=gast.Add(), right=grad), loc),
+                    g.assign(gast.Subscript(value=g.name(d), slice=copy.deepcopy(index), ctx=gast.Store()),
+                             g.name(updated), loc)]
+        if isinstance(value, gast.Call):
+            kind, rule = call_rule(value, self.ns)
+            if kind == "nondiff":
+                return []
+            if kind == "callee":
+                return self._callee_contributions(rule, value, grad, loc)
+            if kind == "rule":
+                return self._rule_contributions(y, rule.fn, rule, value.args,
+                                                {k.arg: k.value for k in value.keywords}, grad, value, loc)
+        if isinstance(value, gast.Attribute):
+            return []
+        raise NotDifferentiableError(f"cannot differentiate {type(value).__name__} expressions here",
+                                     node=value, filename=self.ir.filename,
+                                     hint="Split the expression, or mark it with tp.stop_gradient.")
+
+    def _rule_contributions(self, y, fn, rule, args, keywords, grad, node, loc):
+        if rule is None:
+            raise NotDifferentiableError(f"no derivative rule for {getattr(fn, '__name__', fn)!r}",
+                                         node=node, filename=self.ir.filename,
+                                         hint="Use tp.custom_vjp to give it one.")
+        call = gast.Call(func=g.name("_"), args=list(args),
+                         keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()])
+        bound = bind_args(rule, call)
+        bindings = {"g": grad, "ans": g.name(y)}
+        for pname, param in rule.signature.parameters.items():
+            if pname in bound:
+                bindings[pname] = bound[pname]
+            elif param.default is not param.empty:
+                bindings[pname] = g.const(param.default)
+        out = []
+        for pname, template in zip(rule.signature.parameters, rule.vjp):
+            if template is None or pname not in bound:
+                continue
+            arg = bound[pname]
+            if pname in rule.sequence_params:
+                elems = [e for e in arg.elts]
+                if not any(isinstance(e, gast.Name) and e.id in self.active for e in elems):
+                    continue
+                expr = instantiate(template, bindings, self.ns, self.pool)
+                stmts, atom = flatten(expr, self.pool, loc, hint="ct")
+                out += stmts
+                for k, e in enumerate(elems):
+                    if isinstance(e, gast.Name) and e.id in self.active:
+                        part = self.pool.fresh("ct_" + e.id)
+                        out.append(g.assign(part, gast.Subscript(value=copy.deepcopy(atom), slice=g.const(k),
+                                                                 ctx=gast.Load()), loc))
+                        out += self._accumulate(e.id, g.name(part), loc)
+                continue
+            if not (isinstance(arg, gast.Name) and arg.id in self.active):
+                continue
+            expr = instantiate(template, bindings, self.ns, self.pool)
+            stmts, atom = flatten(expr, self.pool, loc, hint="ct_" + arg.id)
+            out += stmts + self._accumulate(arg.id, atom, loc)
+        return out
+
+    def _callee_contributions(self, spec, call, grad, loc):
+        import inspect
+        args = list(call.args)
+        if call.keywords:
+            sig = inspect.signature(spec.pyfunc)
+            bound = sig.bind(*args, **{k.arg: k.value for k in call.keywords})
+            bound.apply_defaults()
+            args = [v if isinstance(v, gast.AST) else g.const(v) for v in bound.arguments.values()]
+        positions = tuple(k for k, a in enumerate(args) if isinstance(a, gast.Name) and a.id in self.active)
+        if not positions:
+            return []
+        vjp_spec = spec.then("vjp", argnums=positions)
+        fname = bind_object(self.ns, self.pool, vjp_spec.label, vjp_spec)
+        cts = self.pool.fresh("ct_" + spec.label)
+        out = [g.assign(cts, g.call(g.name(fname), [copy.deepcopy(a) for a in args] + [grad]), loc)]
+        for j, k in enumerate(positions):
+            part = self.pool.fresh("ct_" + args[k].id)
+            out.append(g.assign(part, gast.Subscript(value=g.name(cts), slice=g.const(j), ctx=gast.Load()), loc))
+            out += self._accumulate(args[k].id, g.name(part), loc)
+        return out
+
+    def bwd_subscript_write(self, s):
+        target = s.targets[0]
+        base = target.value.id
+        out = []
+        if base in self.active:
+            d = self.adj(base)
+            index = copy.deepcopy(target.slice)
+            if isinstance(s.value, gast.Name) and s.value.id in self.active:
+                part = self.pool.fresh(d + "_part")
+                out.append(g.assign(part, gast.Subscript(value=g.name(d), slice=index, ctx=gast.Load()), s))
+                ct = self.pool.fresh("ct_" + s.value.id)
+                out.append(g.assign(ct, g.call(self.helper("unbroadcast"), [g.name(part), g.name(s.value.id)]), s))
+                out += self._accumulate(s.value.id, g.name(ct), s)
+            out.append(g.assign(gast.Subscript(value=g.name(d), slice=copy.deepcopy(target.slice),
+                                               ctx=gast.Store()), g.const(0.0), s))
+        restore = g.assign(gast.Subscript(value=g.name(base), slice=copy.deepcopy(target.slice),
+                                          ctx=gast.Store()),
+                           g.call(gast.Attribute(value=g.name(self.stack("old_" + base)), attr="pop",
+                                                 ctx=gast.Load())), s)
+        self.restores.append((restore, base))
+        out.append(restore)
+        return out
+
+
+def _check_float_arguments(args, name, argnums=0, has_aux=False):
+    """As in JAX: derivatives are taken only with respect to floating-point inputs."""
+    for k in (argnums,) if isinstance(argnums, int) else argnums:
+        if k >= len(args) or k < -len(args):
+            raise TypeError(f"{name}: argnums={argnums!r} but only {len(args)} arguments were given")
+        for leaf in pytree.flatten(args[k])[0]:
+            dtype = getattr(leaf, "dtype", None)
+            if isinstance(leaf, (bool, int, np.integer, np.bool_)) or (
+                    dtype is not None and not np.issubdtype(dtype, np.inexact)):
+                kind = type(leaf).__name__ if dtype is None else f"an array of {dtype}"
+                raise NotDifferentiableError(
+                    f"{name}: argument {k} is {kind}; derivatives are defined only for "
+                    "floating-point inputs",
+                    hint="Pass floats (1.0, x.astype(float)), or leave the argument out of argnums.")
+
+
+def _rebuild_gradients(grads, treedefs, argnums):
+    """Flat leaf gradients -> one structure per differentiated argument."""
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    leaves = iter(grads)
+    out = []
+    for k in nums:
+        tree = treedefs[k]
+        out.append(pytree.unflatten(tree, [next(leaves) for _ in range(pytree.num_leaves(tree))]))
+    return out[0] if isinstance(argnums, int) else tuple(out)
+
+
+def _rebuild_grad(result, treedefs, argnums=0, has_aux=False):
+    if has_aux:
+        grads, aux = result
+        return _rebuild_gradients(grads, treedefs, argnums), aux
+    return _rebuild_gradients(result, treedefs, argnums)
+
+
+def _rebuild_value_and_grad(result, treedefs, argnums=0, has_aux=False):
+    value, grads = result
+    return value, _rebuild_gradients(grads, treedefs, argnums)
+
+
+def _make(mode):
+    def transform(ir, argnums=0, has_aux=False):
+        rev = Reverse(ir, argnums, has_aux, mode)
+        if mode == "vjp":
+            rev.ct_param = rev.pool.fresh("cotangent")
+        fdef = eliminate_dead_code(rev.build(), impure={rev.helper("tape_restore")})
+        suffix = {"grad": "grad", "value_and_grad": "value_and_grad", "vjp": "vjp"}[mode]
+        fdef.name = f"{ir.fdef.name}_{suffix}"
+        if mode == "vjp":
+            fdef.args.args = fdef.args.args + [g.name(rev.ct_param)]
+            for a in fdef.args.args:
+                a.ctx = gast.Param()
+        out = IRFunction(fdef=fdef, namespace=rev.ns, filename=ir.filename, spec=ir.spec)
+        out.groups = ir.groups
+        return out
+    return transform
+
+
+register_transform("grad", _check_float_arguments, _rebuild_grad)(_make("grad"))
+register_transform("value_and_grad", _check_float_arguments, _rebuild_value_and_grad)(
+    _make("value_and_grad"))
+register_transform("vjp", _check_float_arguments)(_make("vjp"))

@@ -1,0 +1,113 @@
+"""Splice rule templates (small Python expressions) into generated code, in core form."""
+import copy
+import functools
+import math
+
+import gast
+import numpy as np
+
+from .. import gastutil as g
+from ..analysis.names import bind_object
+
+_MODULES = {"np": np, "math": math}
+
+
+@functools.lru_cache(maxsize=None)
+def parse_template(text):
+    return gast.parse(text, mode="eval").body
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, bindings, rename):
+        self.bindings = bindings
+        self.rename = rename
+
+    def visit_Name(self, node):
+        if node.id in self.bindings:
+            return copy.deepcopy(self.bindings[node.id])
+        if node.id in self.rename:
+            node.id = self.rename[node.id]
+        return node
+
+
+def instantiate(text, bindings, namespace, pool):
+    """The template's expression with `bindings` substituted and its globals bound in namespace."""
+    from .. import runtime
+    expr = copy.deepcopy(parse_template(text))
+    rename = {}
+    for node in gast.walk(expr):
+        if isinstance(node, gast.Name) and node.id not in bindings and node.id not in rename:
+            if node.id in _MODULES:
+                obj = _MODULES[node.id]
+            elif hasattr(runtime, node.id):
+                obj = getattr(runtime, node.id)
+            else:
+                raise KeyError(f"template name {node.id!r} is neither bound nor a known global")
+            rename[node.id] = bind_object(namespace, pool, node.id, obj)
+    return _Substitute(bindings, rename).visit(expr)
+
+
+def flatten(expr, pool, loc, hint="t"):
+    """(statements, atom): `expr` evaluated one operation per statement, core form."""
+    stmts = []
+
+    def atomize(node, base):
+        if g.is_atom(node):
+            return node
+        node = visit(node)
+        tmp = pool.fresh(base)
+        stmts.append(g.assign(tmp, node, loc))
+        return g.name(tmp)
+
+    def visit(node):
+        if isinstance(node, gast.BinOp):
+            node.left = atomize(node.left, hint)
+            node.right = atomize(node.right, hint)
+        elif isinstance(node, gast.UnaryOp):
+            node.operand = atomize(node.operand, hint)
+        elif isinstance(node, gast.Compare):
+            node.left = atomize(node.left, hint)
+            node.comparators = [atomize(c, hint) for c in node.comparators]
+        elif isinstance(node, gast.Call):
+            node.args = [visit_arg(a) for a in node.args]
+            for kw in node.keywords:
+                kw.value = visit_arg(kw.value)
+        elif isinstance(node, gast.Subscript):
+            node.value = atomize(node.value, hint)
+            node.slice = visit_index(node.slice)
+        elif isinstance(node, gast.Attribute):
+            if not _is_dotted(node):
+                node.value = atomize(node.value, hint)
+        elif isinstance(node, (gast.Tuple, gast.List)):
+            node.elts = [atomize(e, hint) for e in node.elts]
+        elif isinstance(node, gast.IfExp):
+            raise ValueError("conditional expressions are not allowed in templates")
+        return node
+
+    def visit_arg(node):
+        if isinstance(node, (gast.Tuple, gast.List)):
+            node.elts = [atomize(e, hint) for e in node.elts]
+            return node
+        return atomize(node, hint)
+
+    def visit_index(node):
+        if isinstance(node, gast.Slice):
+            for part in ("lower", "upper", "step"):
+                value = getattr(node, part)
+                if value is not None:
+                    setattr(node, part, atomize(value, hint))
+            return node
+        if isinstance(node, gast.Tuple):
+            node.elts = [visit_index(e) for e in node.elts]
+            return node
+        return atomize(node, hint)
+
+    if g.is_atom(expr):
+        return stmts, expr
+    return stmts, atomize(expr, hint)
+
+
+def _is_dotted(node):
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    return isinstance(node, gast.Name)
