@@ -2,9 +2,13 @@
 import inspect
 import threading
 
+from numba.core.errors import TypingError
+
 from . import cache, pytree
+from .analysis.kinds import STRUCTURED, kind_of_value
 from .assemble import build_module_source
 from .backends import TARGETS
+from .backends.cpu import compile_error
 from .errors import TranspileError
 from .ir import FunctionSpec
 from .pipeline import ARGUMENT_CHECKS, RESULT_STRUCTURES
@@ -20,6 +24,9 @@ def as_spec(fun):
     if not callable(fun):
         raise TypeError(f"expected a function to transform, got {type(fun).__name__}")
     return FunctionSpec(py_func if py_func is not None else fun)
+
+
+_SCALAR_KINDS = {float: ("f", 0), int: ("i", 0), bool: ("b", 0)}
 
 
 class Generated:
@@ -53,7 +60,8 @@ class Transformed:
         self.target = target
         self.options = dict(options or {})
         self._generated = None
-        self._structured = {}
+        self._by_kinds = {}
+        self._by_scalar_types = {}  # fast path: calls whose arguments are all Python scalars
         last_name, last_options = spec.chain[-1] if spec.chain else (None, ())
         self._last_options = dict(last_options)
         self._check = ARGUMENT_CHECKS.get(last_name)
@@ -88,12 +96,33 @@ class Transformed:
         return tuple(bound.arguments.values())
 
     def __call__(self, *args, **kwargs):
-        args = self.bind(args, kwargs)
-        if any(isinstance(a, (tuple, list, dict)) for a in args):
-            return self.call_structured(args)
+        if kwargs or len(args) != self._nparams:
+            args = self.bind(args, kwargs)
+        generated = self._by_scalar_types.get(tuple(map(type, args)))
+        if generated is None:
+            key = tuple([_SCALAR_KINDS.get(type(a)) or kind_of_value(a) for a in args])
+            generated = self._by_kinds.get(key)
+            if generated is None:
+                if STRUCTURED in key:
+                    return self.call_structured(args)
+                generated = self._generate(key, args, self.spec.with_kinds(key))
+            if all(type(a) in _SCALAR_KINDS for a in args):
+                self._by_scalar_types[tuple(map(type, args))] = generated
+        try:
+            return generated.callable(*args)
+        except TypingError as exc:
+            raise compile_error(generated.path, exc) from None
+
+    def _generate(self, key, args, spec):
+        """Generate (once per key) after the transformation has vetted the arguments."""
         if self._check is not None:
             self._check(args, self.__name__, **self._last_options)
-        return self.generated.callable(*args)
+        with self._lock:
+            generated = self._by_kinds.get(key)
+            if generated is None:
+                generated = Generated(spec, self.target, self.options)
+                self._by_kinds[key] = generated
+        return generated
 
     def call_structured(self, args):
         """Call with pytree arguments: flatten, run the code generated for this structure."""
@@ -103,17 +132,15 @@ class Transformed:
             leaves += arg_leaves
             treedefs.append(treedef)
         treedefs = tuple(treedefs)
-        if self._check is not None:
-            self._check(args, self.__name__, **self._last_options)
-        generated = self._structured.get(treedefs)
+        key = (treedefs, tuple(map(kind_of_value, leaves)))
+        generated = self._by_kinds.get(key)
         if generated is None:
-            with self._lock:
-                generated = self._structured.get(treedefs)
-                if generated is None:
-                    spec = self.spec.first("flatten", treedefs=treedefs)
-                    generated = Generated(spec, self.target, self.options)
-                    self._structured[treedefs] = generated
-        result = generated.callable(*leaves)
+            spec = self.spec.first("flatten", treedefs=treedefs).with_kinds(key[1])
+            generated = self._generate(key, args, spec)
+        try:
+            result = generated.callable(*leaves)
+        except TypingError as exc:
+            raise compile_error(generated.path, exc) from None
         if self._rebuild is not None:
             result = self._rebuild(result, treedefs, **self._last_options)
         return result
@@ -125,8 +152,8 @@ class Transformed:
         """Whether the module file and (for cpu) Numba's compiled code came from the cache."""
         gen = self.generated
         info = {"module_file": gen.path, "module_from_cache": gen.file_hit}
-        dispatcher = getattr(gen.callable, "dispatcher", None)
-        if dispatcher is not None:
+        dispatcher = gen.callable
+        if hasattr(dispatcher, "stats"):
             info["numba_cache_hits"] = sum(dispatcher.stats.cache_hits.values())
             info["numba_cache_misses"] = sum(dispatcher.stats.cache_misses.values())
         return info

@@ -14,13 +14,18 @@ class FunctionSpec:
 
     pyfunc: object
     chain: tuple = ()
+    kinds: tuple = None  # kinds of the parameters of the outermost function, when known
 
     def then(self, name, **options):
         return FunctionSpec(self.pyfunc, self.chain + ((name, tuple(sorted(options.items()))),))
 
     def first(self, name, **options):
         """The same chain with one more transformation applied before all the others."""
-        return FunctionSpec(self.pyfunc, ((name, tuple(sorted(options.items()))),) + self.chain)
+        return FunctionSpec(self.pyfunc, ((name, tuple(sorted(options.items()))),) + self.chain,
+                            self.kinds)
+
+    def with_kinds(self, kinds):
+        return FunctionSpec(self.pyfunc, self.chain, kinds)
 
     @property
     def label(self):
@@ -42,6 +47,7 @@ class IRFunction:
     filename: str
     spec: FunctionSpec
     groups: list = None  # leaf parameter names per user argument, once pytrees are flattened
+    kinds: tuple = None  # kinds of the parameters (analysis/kinds.py), when known
 
     @property
     def params(self):

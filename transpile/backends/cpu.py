@@ -2,16 +2,17 @@
 import os
 import re
 
+import numba
+
 from ..errors import CompileError
 
 
 def compile_cpu(module, entry, function_names, options):
-    import numba
     flags = dict(cache=options.get("cache", True), parallel=options.get("parallel", False),
                  fastmath=options.get("fastmath", False), nogil=options.get("nogil", False))
     for name in function_names:
         setattr(module, name, numba.njit(**flags)(getattr(module, name)))
-    return CheckedDispatcher(getattr(module, entry), module.__file__)
+    return getattr(module, entry)
 
 
 _FILE_LINE = re.compile(r'File "([^"]+)", line (\d+)')
@@ -31,24 +32,12 @@ def user_location(generated_file, message):
     return None
 
 
-class CheckedDispatcher:
-    """Calls the Numba dispatcher; a typing failure becomes a CompileError at the user's line."""
-
-    __slots__ = ("dispatcher", "generated_file")
-
-    def __init__(self, dispatcher, generated_file):
-        self.dispatcher = dispatcher
-        self.generated_file = generated_file
-
-    def __call__(self, *args):
-        import numba
-        try:
-            return self.dispatcher(*args)
-        except numba.core.errors.TypingError as exc:
-            message = str(exc)
-            where = user_location(self.generated_file, message)
-            first = message.strip().splitlines()[0] if message.strip() else "typing failed"
-            raise CompileError(
-                f"Numba cannot compile the generated code for {where or 'this function'}: {first}",
-                hint=f"Generated source: {self.generated_file}. Use tp.jit(..., target='python') "
-                     "to run it as Python, or rewrite the line with supported NumPy calls.") from None
+def compile_error(generated_file, exc):
+    """A CompileError naming the user's line for a Numba typing failure in generated code."""
+    message = str(exc)
+    where = user_location(generated_file, message)
+    first = message.strip().splitlines()[0] if message.strip() else "typing failed"
+    return CompileError(
+        f"Numba cannot compile the generated code for {where or 'this function'}: {first}",
+        hint=f"Generated source: {generated_file}. Use tp.jit(..., target='python') to run it "
+             "as Python, or rewrite the line with supported NumPy calls.")

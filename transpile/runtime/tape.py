@@ -1,7 +1,7 @@
 """The tape of reverse mode: stacks of values the backward sweep restores, for Python and Numba."""
 import numpy as np
 from numba.core import types
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 
 
 def tape_restore(stack, current):
@@ -53,3 +53,52 @@ def _grad_seed(value):
             raise TypeError("grad requires a float output, got an integer or boolean")
         return impl
     return lambda value: 1.0
+
+
+_INITIAL_CAPACITY = 64
+
+
+def new_tape(sample):
+    """An empty typed stack for scalars like `sample` (float, int or bool)."""
+    return np.empty(_INITIAL_CAPACITY, dtype=np.asarray(sample).dtype)
+
+
+@overload(new_tape)
+def _new_tape(sample):
+    dtype = numba_dtype(sample)
+    return lambda sample: np.empty(_INITIAL_CAPACITY, dtype=dtype)
+
+
+def numba_dtype(sample):
+    if isinstance(sample, types.Boolean):
+        return np.bool_
+    if isinstance(sample, types.Integer):
+        return np.int64
+    return np.float64
+
+
+@register_jitable
+def tape_reserve(tape, size):
+    """`tape`, or a copy with room for `size` values."""
+    if size <= tape.shape[0]:
+        return tape
+    grown = np.empty(max(size, 2 * tape.shape[0]), dtype=tape.dtype)
+    grown[: tape.shape[0]] = tape
+    return grown
+
+
+@register_jitable
+def tape_push(tape, top, value):
+    """Store `value` at index `top`, growing the stack when it is full."""
+    if top >= tape.shape[0]:
+        tape = tape_reserve(tape, top + 1)
+    tape[top] = value
+    return tape
+
+
+@register_jitable
+def range_length(start, stop, step):
+    """len(range(start, stop, step)), for sizing a stack before a loop."""
+    if step > 0:
+        return max(0, (stop - start + step - 1) // step)
+    return max(0, (start - stop - step - 1) // (-step))

@@ -41,7 +41,19 @@ def normalize_in_axes(in_axes, nparams, filename):
     return axes
 
 
-@register_transform("vmap")
+def _example_kinds(kinds, in_axes=0, **options):
+    """Kinds seen by the function being batched: mapped arguments lose one axis."""
+    axes = (in_axes,) * len(kinds) if in_axes is None or isinstance(in_axes, int) else in_axes
+    out = []
+    for kind, axis in zip(kinds, axes):
+        if axis is None or kind is None:
+            out.append(kind)
+        else:
+            out.append((kind[0], kind[1] - 1) if kind[1] else None)
+    return tuple(out)
+
+
+@register_transform("vmap", inner_kinds=_example_kinds)
 def vmap_loop(ir, in_axes=0, out_axes=0, parallel=False):
     from .. import runtime
     params = [a.id for a in ir.fdef.args.args]

@@ -15,11 +15,13 @@ import numpy as np
 from .. import gastutil as g
 from .. import pytree, rules
 from ..analysis.activity import Activity, assignments, bind_args, call_rule, names_in
+from ..analysis.kinds import infer, subscript_kind
 from ..analysis.names import NamePool, all_names, bind_object
 from ..errors import NotDifferentiableError, TranspileError
 from ..ir import IRFunction
 from ..pipeline import register_transform
 from .simplify import eliminate_dead_code
+from .tape import Stacks
 from .templates import flatten, instantiate
 
 
@@ -49,16 +51,20 @@ class Reverse:
         self.has_aux = has_aux
         self.mode = mode
         self.adjoints = {}
-        self.stacks = {}
+        self.adjoint_of_name = {}
+        self.stacks = Stacks(self.pool, self.helper)
+        self.kinds = infer(self.fdef, self.ns, ir.kinds)
         self.restores = []
         self.loop_stack = []
         self.init_nodes = set()
+        self._reserved = False
         self.reassigned = set()
 
     # ----------------------------------------------------------------- naming
     def adj(self, name):
         if name not in self.adjoints:
-            self.adjoints[name] = self.pool.fresh("d" + name if not name.startswith("_") else "d" + name)
+            self.adjoints[name] = self.pool.fresh("d" + name)
+            self.adjoint_of_name[self.adjoints[name]] = name
         return self.adjoints[name]
 
     def helper(self, name):
@@ -92,8 +98,7 @@ class Reverse:
 
         loc = ret
         used = all_names(gast.Module(body=forward + backward, type_ignores=[]))
-        stmts = [g.assign(st, gast.List(elts=[], ctx=gast.Load()), loc)
-                 for st in self.stacks.values() if st in used]
+        stmts = self.stacks.creations(used, loc)
         stmts += forward
         results = []
         value_name = None
@@ -107,7 +112,7 @@ class Reverse:
         stmts += self._inits(self.scopes.get(None, []), loc)
         for w in self.wrt:
             if w not in self.scopes.get(None, []):
-                stmts.append(g.assign(self.adj(w), g.call(self.helper("zero_like"), [g.name(w)]), loc))
+                stmts += self._inits([w], loc)
         if outputs and outputs[0] in self.active:
             dout = self.adj(outputs[0])
             if self.mode == "vjp":
@@ -120,8 +125,54 @@ class Reverse:
         stmts += backward
         grads = [g.name(self.adj(w)) for w in self.wrt]
         stmts += self._return(grads, value_name, aux_name, loc)
-        self.fdef.body = stmts
+        self.fdef.body = self._first_contributions_assign(stmts)
         return self.fdef
+
+    def _first_contributions_assign(self, block):
+        """`dx = 0.0; ...; dx = dx + c` becomes `...; dx = c` when nothing reads dx in between.
+
+        Arrays qualify only when no adjoint is ever written in place, so that `dx = c` cannot
+        alias a buffer that a later `dy[i] = ...` changes.
+        """
+        written_in_place = any(
+            isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store)
+            and isinstance(n.value, gast.Name) and n.value.id in self.adjoint_of_name
+            for n in gast.walk(gast.Module(body=block, type_ignores=[])))
+
+        def mentions(stmt, name):
+            return any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(stmt))
+
+        def visit(stmts):
+            out = list(stmts)
+            for k, stmt in enumerate(stmts):
+                for field in ("body", "orelse"):
+                    inner = getattr(stmt, field, None)
+                    if inner:
+                        setattr(stmt, field, visit(inner))
+            k = 0
+            while k < len(out):
+                stmt = out[k]
+                if id(stmt) in self.init_nodes:
+                    d = stmt.targets[0].id
+                    scalar = (self.kinds.get(self.adjoint_of_name.get(d)) or (None, None))[1] == 0
+                    if scalar or not written_in_place:
+                        for j in range(k + 1, len(out)):
+                            later = out[j]
+                            if not mentions(later, d):
+                                continue
+                            value = getattr(later, "value", None)
+                            if isinstance(later, gast.Assign) and isinstance(later.targets[0], gast.Name) \
+                                    and later.targets[0].id == d and isinstance(value, gast.BinOp) \
+                                    and isinstance(value.op, gast.Add) and isinstance(value.left, gast.Name) \
+                                    and value.left.id == d and not mentions(value.right, d):
+                                later.value = value.right
+                                del out[k]
+                                k -= 1
+                            break
+                k += 1
+            return out
+
+        return visit(block)
 
     def _return(self, grads, value_name, aux_name, loc):
         out = []
@@ -243,9 +294,14 @@ class Reverse:
                 self.reassigned.add(name)
         return scopes
 
+    def _zero_of(self, name):
+        """`0.0` for a known float scalar, else `zero_like(name)`."""
+        if self.kinds.get(name) == ("f", 0):
+            return g.const(0.0)
+        return g.call(self.helper("zero_like"), [g.name(name)])
+
     def _inits(self, names, loc):
-        inits = [g.assign(self.adj(n), g.call(self.helper("zero_like"), [g.name(n)]), loc)
-                 for n in names]
+        inits = [g.assign(self.adj(n), self._zero_of(n), loc) for n in names]
         self.init_nodes.update(id(s) for s in inits)
         return inits
 
@@ -286,11 +342,12 @@ class Reverse:
                 and isinstance(n.ctx, gast.Load) and id(n) not in shape_only]
 
     def _drop_unneeded_restores(self, stmts, needed):
-        def keep(stmt, name):
-            if isinstance(stmt.targets[0], gast.Subscript):
+        def keep(key):
+            kind, name = key
+            if kind == "element":
                 return name in needed
             return name in needed and self.assign_counts.get(name, 0) > 1
-        drop = {id(s) for s, n in self.restores if not keep(s, n)}
+        drop = {id(s) for s, key in self.restores if not keep(key)}
 
         def visit(block):
             out = []
@@ -305,10 +362,8 @@ class Reverse:
 
         return visit(stmts)
 
-    def stack(self, name):
-        if name not in self.stacks:
-            self.stacks[name] = self.pool.fresh("tape_" + name.lstrip("_"))
-        return self.stacks[name]
+    def stack(self, name, kind=None):
+        return self.stacks.get(name, kind if kind is not None else self.kinds.get(name))
 
     def pushed(self, name):
         return name in self.needed and self.assign_counts.get(name, 0) > 1
@@ -328,14 +383,15 @@ class Reverse:
                 if base in self.needed:
                     saved = gast.Subscript(value=g.name(base), slice=copy.deepcopy(target.slice),
                                            ctx=gast.Load())
-                    copy_call = g.call(self.helper("saved_copy"), [saved])
-                    push = g.expr_stmt(g.call(gast.Attribute(value=g.name(self.stack("old_" + base)),
-                                                             attr="append", ctx=gast.Load()), [copy_call]), s)
-                    return [push, s]
+                    stack = self.stack("old_" + base, self._element_kind(target))
+                    if not stack.typed:
+                        saved = g.call(self.helper("saved_copy"), [saved])
+                    return self.stacks.push(stack, saved, s, reserved=self._reserved) + [s]
                 return [s]
             out = [s]
             if self.pushed(target.id):
-                out.append(self._push(target.id, s))
+                out += self.stacks.push(self.stack(target.id), g.name(target.id), s,
+                                        reserved=self._reserved)
             return out
         if isinstance(s, gast.If):
             s.body = self.fwd_block(s.body, in_loop) or [gast.Pass()]
@@ -347,22 +403,58 @@ class Reverse:
                 s.body = self.fwd_block(s.body, True)
                 return [s]
             body = [g.assign(counter, gast.BinOp(left=g.name(counter), op=gast.Add(), right=g.const(1)), s)]
+            outer_reserved = self._reserved
+            self._reserved = isinstance(s, gast.For)
             body += self.fwd_block(s.body, True)
+            self._reserved = outer_reserved
             s.body = body
-            out = [g.assign(counter, g.const(0), s), s]
+            out = [g.assign(counter, g.const(0), s)]
+            if isinstance(s, gast.For):
+                out += self._reserve(s)
+            out.append(s)
             if in_loop:
-                out.append(self._push(counter, s))
+                out += self.stacks.push(self.stack(counter, ("i", 0)), g.name(counter), s)
             return out
         return [s]
 
-    def _push(self, name, loc):
-        return g.expr_stmt(g.call(gast.Attribute(value=g.name(self.stack(name)), attr="append",
-                                                 ctx=gast.Load()), [g.name(name)]), loc)
+    def _reserve(self, loop):
+        """Room on the typed stacks for every push of a top-level range loop, made once."""
+        counts = {}
+
+        def visit(stmts):
+            for st in stmts:
+                key = None
+                if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) \
+                        and self.pushed(st.targets[0].id):
+                    key = st.targets[0].id
+                elif isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Subscript) \
+                        and st.targets[0].value.id in self.needed:
+                    key = "old_" + st.targets[0].value.id
+                if key is not None:
+                    counts[key] = counts.get(key, 0) + 1
+                if isinstance(st, gast.If):
+                    visit(st.body)
+                    visit(st.orelse)
+
+        visit(loop.body)
+        if not counts:
+            return []
+        start, stop, step = loop.iter.args
+        trip = self.pool.fresh("trip_count")
+        out = [g.assign(trip, g.call(self.helper("range_length"),
+                                     [copy.deepcopy(start), copy.deepcopy(stop), copy.deepcopy(step)]), loop)]
+        stacks = [(self.stacks.stacks[k], c) for k, c in counts.items() if k in self.stacks.stacks]
+        return out + self.stacks.reserve(stacks, g.name(trip), loop)
+
+    def _element_kind(self, target):
+        """The kind of `base[index]` for an in-place write target."""
+        return subscript_kind(self.kinds.get(target.value.id), target.slice,
+                              lambda node: self.kinds.get(getattr(node, "id", None)))
 
     def _restore(self, name, loc):
-        stmt = g.assign(name, g.call(self.helper("tape_restore"), [g.name(self.stack(name)), g.name(name)]), loc)
-        self.restores.append((stmt, name))
-        return stmt
+        stmts = self.stacks.restore(self.stack(name), name, loc)
+        self.restores += [(stmt, ("variable", name)) for stmt in stmts]
+        return stmts
 
     # ----------------------------------------------------------------- backward sweep
     def bwd_block(self, stmts, scope_key):
@@ -426,8 +518,7 @@ class Reverse:
                                   body=prologue + body or [gast.Pass()], orelse=[], type_comment=None), s)
         out = []
         if nested:
-            out.append(g.assign(counter, g.call(gast.Attribute(value=g.name(self.stack(counter)),
-                                                               attr="pop", ctx=gast.Load())), s))
+            out += self.stacks.pop_into(self.stack(counter, ("i", 0)), counter, s)
         return out + rng_stmts + [loop]
 
     def bwd_assign(self, s):
@@ -435,7 +526,7 @@ class Reverse:
         out = []
         if y in self.active:
             out += self.adjoint_of(y, s.value, s)
-        out.append(self._restore(y, s))
+        out += self._restore(y, s)
         return out
 
     def _accumulate(self, name, contribution, loc):
@@ -451,6 +542,17 @@ class Reverse:
         out = []
         grad = g.name(dy)
         reset = y in self.reassigned
+        accumulated = self._accumulated_operand(y, value)
+        if accumulated is not None:
+            # y = y + e (or y - e): dy carries over to the old y unchanged; only e gets a share
+            other, sign = accumulated
+            if other is None:
+                return []
+            contribution = grad if sign > 0 else gast.UnaryOp(op=gast.USub(), operand=grad)
+            stmts, atom = flatten(self._strip_unbroadcast(
+                g.call(self.helper("unbroadcast"), [contribution, g.name(other)]), y), self.pool, loc,
+                hint="ct_" + other)
+            return stmts + self._accumulate(other, atom, loc)
         if y in operands:
             saved = self.pool.fresh("g_" + y)
             out.append(g.assign(saved, g.name(dy), loc))
@@ -461,7 +563,40 @@ class Reverse:
             out.append(self._zero(dy, loc))
         return out
 
+    def _accumulated_operand(self, y, value):
+        """(other operand, sign) when `value` is `y + e`, `e + y` or `y - e`, else None."""
+        if not isinstance(value, gast.BinOp) or not isinstance(value.op, (gast.Add, gast.Sub)):
+            return None
+        left, right = value.left, value.right
+        is_y = [isinstance(n, gast.Name) and n.id == y for n in (left, right)]
+        if is_y[0] == is_y[1] or (is_y[1] and isinstance(value.op, gast.Sub)):
+            return None
+        if self.kinds.get(y) is None or self.kinds.get(y)[1] != 0:
+            return None  # only scalars are sure to keep their shape
+        other = right if is_y[0] else left
+        name = other.id if isinstance(other, gast.Name) and other.id in self.active else None
+        return name, (-1 if isinstance(value.op, gast.Sub) else 1)
+
+    def _strip_unbroadcast(self, expr, y):
+        """Drop `unbroadcast(v, x)` where x and the result y are both known scalars."""
+        from .. import runtime
+        if self.kinds.get(y) is None or self.kinds.get(y)[1] != 0:
+            return expr
+
+        class Strip(gast.NodeTransformer):
+            def visit_Call(inner, node):
+                inner.generic_visit(node)
+                if isinstance(node.func, gast.Name) and self.ns.get(node.func.id) is runtime.unbroadcast \
+                        and isinstance(node.args[1], gast.Name) \
+                        and (self.kinds.get(node.args[1].id) or (None, None))[1] == 0:
+                    return node.args[0]
+                return node
+
+        return Strip().visit(expr)
+
     def _zero(self, d, loc):
+        if self.kinds.get(self.adjoint_of_name[d]) == ("f", 0):
+            return g.assign(d, g.const(0.0), loc)
         return g.assign(d, g.call(self.helper("zero_like"), [g.name(d)]), loc)
 
     def contributions(self, y, value, grad, loc):
@@ -528,7 +663,7 @@ class Reverse:
                 elems = [e for e in arg.elts]
                 if not any(isinstance(e, gast.Name) and e.id in self.active for e in elems):
                     continue
-                expr = instantiate(template, bindings, self.ns, self.pool)
+                expr = self._strip_unbroadcast(instantiate(template, bindings, self.ns, self.pool), y)
                 stmts, atom = flatten(expr, self.pool, loc, hint="ct")
                 out += stmts
                 for k, e in enumerate(elems):
@@ -540,7 +675,7 @@ class Reverse:
                 continue
             if not (isinstance(arg, gast.Name) and arg.id in self.active):
                 continue
-            expr = instantiate(template, bindings, self.ns, self.pool)
+            expr = self._strip_unbroadcast(instantiate(template, bindings, self.ns, self.pool), y)
             stmts, atom = flatten(expr, self.pool, loc, hint="ct_" + arg.id)
             out += stmts + self._accumulate(arg.id, atom, loc)
         return out
@@ -581,12 +716,11 @@ class Reverse:
                 out += self._accumulate(s.value.id, g.name(ct), s)
             out.append(g.assign(gast.Subscript(value=g.name(d), slice=copy.deepcopy(target.slice),
                                                ctx=gast.Store()), g.const(0.0), s))
-        restore = g.assign(gast.Subscript(value=g.name(base), slice=copy.deepcopy(target.slice),
-                                          ctx=gast.Store()),
-                           g.call(gast.Attribute(value=g.name(self.stack("old_" + base)), attr="pop",
-                                                 ctx=gast.Load())), s)
-        self.restores.append((restore, base))
-        out.append(restore)
+        stack = self.stack("old_" + base, self._element_kind(target))
+        restores = self.stacks.pop_into(stack, gast.Subscript(value=g.name(base), slice=copy.deepcopy(target.slice),
+                                                              ctx=gast.Store()), s)
+        self.restores += [(r, ("element", base)) for r in restores]
+        out += restores
         return out
 
 
@@ -650,4 +784,5 @@ def _make(mode):
 register_transform("grad", _check_float_arguments, _rebuild_grad)(_make("grad"))
 register_transform("value_and_grad", _check_float_arguments, _rebuild_value_and_grad)(
     _make("value_and_grad"))
-register_transform("vjp", _check_float_arguments)(_make("vjp"))
+register_transform("vjp", _check_float_arguments,
+                   inner_kinds=lambda kinds, **options: kinds[:-1])(_make("vjp"))

@@ -118,6 +118,6 @@ class _Flatten:
         return ir
 
 
-@register_transform("flatten")
+@register_transform("flatten", inner_kinds=lambda kinds, **options: None)
 def flatten_arguments(ir, treedefs):
     return _Flatten(ir, treedefs).build()

@@ -1,0 +1,103 @@
+"""The statements that push to and pop from reverse mode's stacks.
+
+A variable known to be a float, int or bool scalar gets a typed array stack with a top index
+(Numba compiles pushes and pops to a store and a load); anything else gets a list.
+"""
+import gast
+
+from .. import gastutil as g
+
+_SAMPLES = {"f": 0.0, "i": 0, "b": False}
+
+
+class Stack:
+    def __init__(self, name, top, letter):
+        self.name = name
+        self.top = top          # None for list stacks
+        self.letter = letter
+
+    @property
+    def typed(self):
+        return self.top is not None
+
+
+class Stacks:
+    """Creates stacks on demand and writes the code that uses them."""
+
+    def __init__(self, pool, helper):
+        self.pool = pool
+        self.helper = helper
+        self.stacks = {}
+
+    def get(self, key, kind):
+        if key not in self.stacks:
+            base = "tape_" + key.lstrip("_")
+            letter = kind[0] if kind is not None and kind[1] == 0 and kind[0] in _SAMPLES else None
+            top = self.pool.fresh("top_" + key.lstrip("_")) if letter else None
+            self.stacks[key] = Stack(self.pool.fresh(base), top, letter)
+        return self.stacks[key]
+
+    def push(self, stack, value, loc, reserved=False):
+        """Push `value`; `reserved` says room was made before the enclosing loop."""
+        if not stack.typed:
+            return [g.expr_stmt(g.call(gast.Attribute(value=g.name(stack.name), attr="append",
+                                                      ctx=gast.Load()), [value]), loc)]
+        bump = g.assign(stack.top, gast.BinOp(left=g.name(stack.top), op=gast.Add(), right=g.const(1)), loc)
+        if reserved:
+            store = gast.Subscript(value=g.name(stack.name), slice=g.name(stack.top), ctx=gast.Store())
+            return [bump, g.assign(store, value, loc)]
+        return [bump, g.assign(stack.name, g.call(self.helper("tape_push"),
+                                                  [g.name(stack.name), g.name(stack.top), value]), loc)]
+
+    def pop_into(self, stack, target, loc):
+        """`target = <popped value>`; target is a name or a subscript node."""
+        if not stack.typed:
+            return [g.assign(target, g.call(gast.Attribute(value=g.name(stack.name), attr="pop",
+                                                           ctx=gast.Load())), loc)]
+        return [g.assign(target, self._top_value(stack), loc), self._decrement(stack, loc)]
+
+    def restore(self, stack, name, loc):
+        """Drop the latest value of `name`; `name` takes the one pushed before it.
+
+        When the first value is dropped the top index reaches -1 and `name` reads a stale slot;
+        nothing reads `name` after its first assignment is undone, so that value is never used.
+        """
+        if not stack.typed:
+            return [g.assign(name, g.call(self.helper("tape_restore"),
+                                          [g.name(stack.name), g.name(name)]), loc)]
+        return [self._decrement(stack, loc), g.assign(name, self._top_value(stack), loc)]
+
+    @staticmethod
+    def _top_value(stack):
+        return gast.Subscript(value=g.name(stack.name), slice=g.name(stack.top), ctx=gast.Load())
+
+    def _decrement(self, stack, loc):
+        return g.assign(stack.top, gast.BinOp(left=g.name(stack.top), op=gast.Sub(), right=g.const(1)), loc)
+
+    def reserve(self, stacks_and_counts, trip, loc):
+        """Grow typed stacks once before a loop whose trip count is known."""
+        out = []
+        for stack, count in stacks_and_counts:
+            if not stack.typed:
+                continue
+            room = self.pool.fresh("room_" + stack.name)
+            size = self.pool.fresh("size_" + stack.name)
+            out += [g.assign(room, gast.BinOp(left=trip, op=gast.Mult(), right=g.const(count + 1)), loc),
+                    g.assign(size, gast.BinOp(left=g.name(stack.top), op=gast.Add(), right=g.name(room)), loc),
+                    g.assign(stack.name, g.call(self.helper("tape_reserve"),
+                                                [g.name(stack.name), g.name(size)]), loc)]
+        return out
+
+    def creations(self, used, loc):
+        """Statements creating the stacks that the generated code uses."""
+        out = []
+        for stack in self.stacks.values():
+            if stack.name not in used:
+                continue
+            if stack.typed:
+                out.append(g.assign(stack.name, g.call(self.helper("new_tape"),
+                                                       [g.const(_SAMPLES[stack.letter])]), loc))
+                out.append(g.assign(stack.top, g.const(-1), loc))
+            else:
+                out.append(g.assign(stack.name, gast.List(elts=[], ctx=gast.Load()), loc))
+        return out
