@@ -34,6 +34,9 @@ class Generated:
 
     def __init__(self, spec, target, options):
         source, entry, injected = build_module_source(spec)
+        if target != "python":  # compiled code differs per target and options: so does the module
+            settings = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+            source = source.rstrip("\n") + f"\n\n# target: {target} ({settings})\n"
         path, module_name, file_hit = cache.store(spec.label, source)
         module = cache.load(path, module_name, injected)
         names = [line.split("(")[0][4:] for line in source.splitlines() if line.startswith("def ")]
@@ -149,8 +152,12 @@ class Transformed:
         return self.generated.source
 
     def cache_info(self):
-        """Whether the module file and (for cpu) Numba's compiled code came from the cache."""
-        gen = self.generated
+        """Whether the module file and (for cpu) Numba's compiled code came from the cache.
+
+        Reports on the code generated for the latest new argument signature (or, before any
+        call, the signature-independent code that `show` prints).
+        """
+        gen = list(self._by_kinds.values())[-1] if self._by_kinds else self.generated
         info = {"module_file": gen.path, "module_from_cache": gen.file_hit}
         dispatcher = gen.callable
         if hasattr(dispatcher, "stats"):

@@ -11,7 +11,9 @@ def compile_cpu(module, entry, function_names, options):
     flags = dict(cache=options.get("cache", True), parallel=options.get("parallel", False),
                  fastmath=options.get("fastmath", False), nogil=options.get("nogil", False))
     for name in function_names:
-        setattr(module, name, numba.njit(**flags)(getattr(module, name)))
+        fn = getattr(module, name)
+        if not isinstance(fn, numba.core.dispatcher.Dispatcher):  # compiled by an earlier load
+            setattr(module, name, numba.njit(**flags)(fn))
     return getattr(module, entry)
 
 
