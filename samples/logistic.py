@@ -14,6 +14,9 @@ def loss(w, x, y):
     return -np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
 
 
+grad_loss = tp.jit(tp.grad(loss))                # compiled on first call, then cached
+
+
 def make_data(n=2000, d=10, seed=0):
     rng = np.random.default_rng(seed)
     w_true = rng.normal(size=d)
@@ -24,11 +27,10 @@ def make_data(n=2000, d=10, seed=0):
 
 def train(steps=200, lr=0.5, n=2000, d=10, seed=0, verbose=True):
     x, y, _ = make_data(n, d, seed)
-    grad_loss = tp.jit(tp.grad(loss))
     w = np.zeros(d)
     for step in range(steps):
         w = w - lr * grad_loss(w, x, y)
-        if verbose and step % (steps // 5) == 0:
+        if verbose and step % max(1, steps // 5) == 0:
             print(f"step {step:4d}  loss {loss(w, x, y):.5f}")
     accuracy = np.mean(((x @ w) > 0) == (y > 0.5))
     if verbose:
@@ -36,5 +38,10 @@ def train(steps=200, lr=0.5, n=2000, d=10, seed=0, verbose=True):
     return w, loss(w, x, y), accuracy
 
 
+def main(steps=200, lr=0.5, n=2000, d=10, seed=0, verbose=True):
+    """Train and report; returns (w, final loss, accuracy)."""
+    return train(steps, lr, n, d, seed, verbose)
+
+
 if __name__ == "__main__":
-    train()
+    main()

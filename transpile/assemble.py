@@ -20,6 +20,7 @@ from . import emit
 from .cache import digest
 from .ir import FunctionSpec
 from .pipeline import build_ir
+from .transforms.lower import lower_for_numba
 
 LIBRARY_PREFIXES = ("numpy", "math", "builtins", "numba", "transpile.")
 _MARKER = "__transpile_line__"
@@ -104,13 +105,13 @@ class ModuleBuilder:
         name = self._fresh(spec.label)
         self.names_by_spec[spec] = name
         ir = build_ir(spec)
-        fdef = copy.deepcopy(ir.fdef)
+        fdef, namespace = lower_for_numba(ir.fdef, ir.namespace)
         fdef.name = name
         renames = {}
         for free in _free_names(fdef):
-            if free not in ir.namespace:
+            if free not in namespace:
                 continue
-            value = ir.namespace[free]
+            value = namespace[free]
             target = callee_spec(value)
             if target is not None:
                 renames[free] = self.add(target)
