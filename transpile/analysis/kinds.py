@@ -22,6 +22,7 @@ _PREDICATES = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, n
 
 
 STRUCTURED = "pytree"
+SHAPE = ("shape", None)  # the tuple `x.shape`: indexing it gives an int
 
 
 def kind_of_value(value):
@@ -50,9 +51,9 @@ def _promote(a, b):
 
 def join(a, b):
     """The kind of a variable assigned both kinds (None when they disagree in rank)."""
-    if a is None or b is None:
-        return None
-    if a[1] != b[1]:
+    if a == b:
+        return a
+    if a is None or b is None or a[1] != b[1] or a[0] not in _ORDER or b[0] not in _ORDER:
         return None
     return (_promote(a[0], b[0]), a[1])
 
@@ -168,6 +169,8 @@ class KindInference:
                 return ("i", 0)
             if node.attr == "T":
                 return base
+            if node.attr == "shape":
+                return SHAPE
             return None
         if isinstance(node, gast.Call):
             return self.call(node)
@@ -219,6 +222,8 @@ class KindInference:
 
 def subscript_kind(base, index, kind_of):
     """The kind of `base[index]`; `kind_of` gives the kind of an index node."""
+    if base == SHAPE:
+        return ("i", 0) if not isinstance(index, (gast.Slice, gast.Tuple)) else None
     if base is None or base == BOTTOM or base[1] is None or base[1] == 0:
         return None
     parts = index.elts if isinstance(index, gast.Tuple) else [index]

@@ -78,8 +78,9 @@ def numba_dtype(sample):
 
 
 @register_jitable
-def tape_reserve(tape, size):
-    """`tape`, or a copy with room for `size` values."""
+def tape_reserve(tape, last):
+    """`tape`, or a copy with room for indices up to `last`."""
+    size = last + 1
     if size <= tape.shape[0]:
         return tape
     grown = np.empty(max(size, 2 * tape.shape[0]), dtype=tape.dtype)
@@ -91,7 +92,7 @@ def tape_reserve(tape, size):
 def tape_push(tape, top, value):
     """Store `value` at index `top`, growing the stack when it is full."""
     if top >= tape.shape[0]:
-        tape = tape_reserve(tape, top + 1)
+        tape = tape_reserve(tape, top)
     tape[top] = value
     return tape
 

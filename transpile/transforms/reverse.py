@@ -16,13 +16,13 @@ from .. import gastutil as g
 from .. import pytree, rules
 from ..analysis.activity import Activity, assignments, bind_args, call_rule, names_in
 from ..analysis.kinds import infer, subscript_kind
-from ..analysis.names import NamePool, all_names, bind_object
+from ..analysis.names import NamePool, all_names, bind_object, resolve
 from ..errors import NotDifferentiableError, TranspileError
 from ..ir import IRFunction
 from ..pipeline import register_transform
 from .simplify import eliminate_dead_code
 from .tape import Stacks
-from .templates import flatten, instantiate
+from .templates import flatten, fold, instantiate
 
 
 def _normalize_argnums(argnums, nparams, where):
@@ -131,13 +131,29 @@ class Reverse:
     def _first_contributions_assign(self, block):
         """`dx = 0.0; ...; dx = dx + c` becomes `...; dx = c` when nothing reads dx in between.
 
-        Arrays qualify only when no adjoint is ever written in place, so that `dx = c` cannot
-        alias a buffer that a later `dy[i] = ...` changes.
+        Adjoints written in place (`dy[i] = ...`) must own their buffers: they keep their zero
+        initialisation, and no other adjoint may start as an alias of them (`dx = dy`, or a
+        helper such as unbroadcast that can return its argument).
         """
-        written_in_place = any(
-            isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store)
-            and isinstance(n.value, gast.Name) and n.value.id in self.adjoint_of_name
-            for n in gast.walk(gast.Module(body=block, type_ignores=[])))
+        module = gast.Module(body=block, type_ignores=[])
+        written_in_place = {n.value.id for n in gast.walk(module)
+                            if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store)
+                            and isinstance(n.value, gast.Name) and n.value.id in self.adjoint_of_name}
+        passes_through = {}  # name -> the name whose buffer it may share
+        for n in gast.walk(module):
+            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name):
+                value = n.value
+                if isinstance(value, gast.Name):
+                    passes_through[n.targets[0].id] = value.id
+                elif isinstance(value, gast.Call) and value.args and isinstance(value.args[0], gast.Name):
+                    passes_through[n.targets[0].id] = value.args[0].id
+
+        def may_alias_owned(name, depth=0):
+            while name in passes_through and depth < 50:
+                if name in written_in_place:
+                    return True
+                name, depth = passes_through[name], depth + 1
+            return name in written_in_place
 
         def mentions(stmt, name):
             return any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(stmt))
@@ -155,7 +171,7 @@ class Reverse:
                 if id(stmt) in self.init_nodes:
                     d = stmt.targets[0].id
                     scalar = (self.kinds.get(self.adjoint_of_name.get(d)) or (None, None))[1] == 0
-                    if scalar or not written_in_place:
+                    if scalar or d not in written_in_place:
                         for j in range(k + 1, len(out)):
                             later = out[j]
                             if not mentions(later, d):
@@ -164,7 +180,8 @@ class Reverse:
                             if isinstance(later, gast.Assign) and isinstance(later.targets[0], gast.Name) \
                                     and later.targets[0].id == d and isinstance(value, gast.BinOp) \
                                     and isinstance(value.op, gast.Add) and isinstance(value.left, gast.Name) \
-                                    and value.left.id == d and not mentions(value.right, d):
+                                    and value.left.id == d and not mentions(value.right, d) \
+                                    and (scalar or not may_alias_owned(getattr(value.right, "id", None))):
                                 later.value = value.right
                                 del out[k]
                                 k -= 1
@@ -549,7 +566,7 @@ class Reverse:
             if other is None:
                 return []
             contribution = grad if sign > 0 else gast.UnaryOp(op=gast.USub(), operand=grad)
-            stmts, atom = flatten(self._strip_unbroadcast(
+            stmts, atom = flatten(self._simplify_template(
                 g.call(self.helper("unbroadcast"), [contribution, g.name(other)]), y), self.pool, loc,
                 hint="ct_" + other)
             return stmts + self._accumulate(other, atom, loc)
@@ -577,22 +594,34 @@ class Reverse:
         name = other.id if isinstance(other, gast.Name) and other.id in self.active else None
         return name, (-1 if isinstance(value.op, gast.Sub) else 1)
 
-    def _strip_unbroadcast(self, expr, y):
-        """Drop `unbroadcast(v, x)` where x and the result y are both known scalars."""
+    def _simplify_template(self, expr, y):
+        """Fold what the kinds and constants decide: scalar unbroadcasts, constant selects, x ** 1."""
         from .. import runtime
-        if self.kinds.get(y) is None or self.kinds.get(y)[1] != 0:
-            return expr
+        scalar_result = (self.kinds.get(y) or (None, None))[1] == 0
 
-        class Strip(gast.NodeTransformer):
+        class Simplify(gast.NodeTransformer):
             def visit_Call(inner, node):
                 inner.generic_visit(node)
-                if isinstance(node.func, gast.Name) and self.ns.get(node.func.id) is runtime.unbroadcast \
-                        and isinstance(node.args[1], gast.Name) \
-                        and (self.kinds.get(node.args[1].id) or (None, None))[1] == 0:
-                    return node.args[0]
+                fn = resolve(node.func, self.ns)
+                args = node.args
+                if fn is runtime.unbroadcast and scalar_result and isinstance(args[1], gast.Name) \
+                        and (self.kinds.get(args[1].id) or (None, None))[1] == 0:
+                    return args[0]
+                if fn is runtime.select and isinstance(args[0], gast.Constant):
+                    return args[1] if args[0].value else args[2]
+                if fn is np.power and isinstance(args[1], gast.Constant) and args[1].value == 1:
+                    return args[0]
                 return node
 
-        return Strip().visit(expr)
+            def visit_BinOp(inner, node):
+                inner.generic_visit(node)
+                return fold(node)
+
+            def visit_Compare(inner, node):
+                inner.generic_visit(node)
+                return fold(node)
+
+        return Simplify().visit(expr)
 
     def _zero(self, d, loc):
         if self.kinds.get(self.adjoint_of_name[d]) == ("f", 0):
@@ -663,7 +692,7 @@ class Reverse:
                 elems = [e for e in arg.elts]
                 if not any(isinstance(e, gast.Name) and e.id in self.active for e in elems):
                     continue
-                expr = self._strip_unbroadcast(instantiate(template, bindings, self.ns, self.pool), y)
+                expr = self._simplify_template(instantiate(template, bindings, self.ns, self.pool), y)
                 stmts, atom = flatten(expr, self.pool, loc, hint="ct")
                 out += stmts
                 for k, e in enumerate(elems):
@@ -675,7 +704,7 @@ class Reverse:
                 continue
             if not (isinstance(arg, gast.Name) and arg.id in self.active):
                 continue
-            expr = self._strip_unbroadcast(instantiate(template, bindings, self.ns, self.pool), y)
+            expr = self._simplify_template(instantiate(template, bindings, self.ns, self.pool), y)
             stmts, atom = flatten(expr, self.pool, loc, hint="ct_" + arg.id)
             out += stmts + self._accumulate(arg.id, atom, loc)
         return out

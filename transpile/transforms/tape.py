@@ -82,7 +82,8 @@ class Stacks:
                 continue
             room = self.pool.fresh("room_" + stack.name)
             size = self.pool.fresh("size_" + stack.name)
-            out += [g.assign(room, gast.BinOp(left=trip, op=gast.Mult(), right=g.const(count + 1)), loc),
+            room_expr = trip if count == 1 else gast.BinOp(left=trip, op=gast.Mult(), right=g.const(count))
+            out += [g.assign(room, room_expr, loc),
                     g.assign(size, gast.BinOp(left=g.name(stack.top), op=gast.Add(), right=g.name(room)), loc),
                     g.assign(stack.name, g.call(self.helper("tape_reserve"),
                                                 [g.name(stack.name), g.name(size)]), loc)]

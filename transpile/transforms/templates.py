@@ -54,7 +54,9 @@ def flatten(expr, pool, loc, hint="t"):
     def atomize(node, base):
         if g.is_atom(node):
             return node
-        node = visit(node)
+        node = fold(visit(node))
+        if g.is_atom(node):
+            return node
         tmp = pool.fresh(base)
         stmts.append(g.assign(tmp, node, loc))
         return g.name(tmp)
@@ -105,6 +107,23 @@ def flatten(expr, pool, loc, hint="t"):
     if g.is_atom(expr):
         return stmts, expr
     return stmts, atomize(expr, hint)
+
+
+_FOLDABLE = (int, float, bool)
+
+
+def fold(node):
+    """A Constant for an operation on constants (`2 - 1` -> `1`), else the node itself."""
+    if isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Compare)):
+        operands = [n for n in gast.iter_child_nodes(node) if isinstance(n, gast.expr)]
+        if all(isinstance(n, gast.Constant) and type(n.value) in _FOLDABLE for n in operands):
+            try:
+                value = eval(compile(gast.gast_to_ast(gast.Expression(body=node)), "<fold>", "eval"))
+            except Exception:  # e.g. 1 / 0: leave it for run time, where NumPy decides
+                return node
+            if type(value) in _FOLDABLE:
+                return g.const(value)
+    return node
 
 
 def _is_dotted(node):
