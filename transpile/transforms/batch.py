@@ -53,6 +53,17 @@ def _example_kinds(kinds, in_axes=0, **options):
     return tuple(out)
 
 
+def result_arity(fdef):
+    """k when the function always returns a k-tuple display, else None (a single result)."""
+    ret = fdef.body[-1].value
+    if not isinstance(ret, gast.Name):
+        return None
+    sizes = {len(s.value.elts) if isinstance(s.value, gast.Tuple) else None
+             for s in gast.walk(fdef) if isinstance(s, gast.Assign)
+             and isinstance(s.targets[0], gast.Name) and s.targets[0].id == ret.id}
+    return sizes.pop() if len(sizes) == 1 and None not in sizes else None
+
+
 @register_transform("vmap", inner_kinds=_example_kinds)
 def vmap_loop(ir, in_axes=0, out_axes=0, parallel=False):
     from .. import runtime
@@ -90,27 +101,52 @@ def vmap_loop(ir, in_axes=0, out_axes=0, parallel=False):
         out.append(g.assign(result, g.call(body_fn, args), loc))
         return out, result
 
+    arity = result_arity(ir.fdef)
+    parts = range(arity or 1)
+
+    def split(result):
+        """The names of the result's parts: the result itself, or one per tuple element."""
+        if arity is None:
+            return [], [result]
+        names = [pool.fresh(f"{result}_{j}") for j in parts]
+        return [g.assign(name, gast.Subscript(value=g.name(result), slice=g.const(j), ctx=gast.Load()), loc)
+                for j, name in enumerate(names)], names
+
     first_index = pool.fresh("first")
     stmts.append(g.assign(first_index, g.const(0), loc))
     first_stmts, first = one_example(first_index)
     stmts += first_stmts
-    out = pool.fresh("batched")
-    stmts.append(g.assign(out, g.call(alloc, [g.name(first), g.name(n)]), loc))
-    stmts.append(g.assign(gast.Subscript(value=g.name(out), slice=g.name(first_index), ctx=gast.Store()),
-                          g.name(first), loc))
+    split_stmts, first_parts = split(first)
+    stmts += split_stmts
+    outs = [pool.fresh("batched") for _ in parts]
+    for out, part in zip(outs, first_parts):
+        stmts.append(g.assign(out, g.call(alloc, [g.name(part), g.name(n)]), loc))
+        stmts.append(g.assign(gast.Subscript(value=g.name(out), slice=g.name(first_index), ctx=gast.Store()),
+                              g.name(part), loc))
     b = pool.fresh("b")
     body, result = one_example(b)
-    body.append(g.assign(gast.Subscript(value=g.name(out), slice=g.name(b), ctx=gast.Store()),
-                         g.name(result), loc))
+    split_stmts, result_parts = split(result)
+    body += split_stmts
+    for out, part in zip(outs, result_parts):
+        body.append(g.assign(gast.Subscript(value=g.name(out), slice=g.name(b), ctx=gast.Store()),
+                             g.name(part), loc))
     stmts.append(g.located(gast.For(target=g.name(b, store=True),
                                     iter=g.call(loop_range, [g.const(1), g.name(n), g.const(1)]),
                                     body=body, orelse=[], type_comment=None), loc))
-    ret = out
-    if out_axes != 0:
-        np_name = bind_object(namespace, pool, "np", __import__("numpy"))
-        ret = pool.fresh("moved")
-        stmts.append(g.assign(ret, g.call(f"{np_name}.moveaxis",
-                                          [g.name(out), g.const(0), g.const(out_axes)]), loc))
+    finals = []
+    for j, out in enumerate(outs):
+        axis = out_axes[j] if isinstance(out_axes, tuple) else out_axes
+        if axis:
+            np_name = bind_object(namespace, pool, "np", __import__("numpy"))
+            moved = pool.fresh("moved")
+            stmts.append(g.assign(moved, g.call(f"{np_name}.moveaxis",
+                                                [g.name(out), g.const(0), g.const(axis)]), loc))
+            out = moved
+        finals.append(out)
+    ret = finals[0]
+    if arity is not None:
+        ret = pool.fresh("batched_results")
+        stmts.append(g.assign(ret, gast.Tuple(elts=[g.name(f) for f in finals], ctx=gast.Load()), loc))
     stmts.append(g.located(gast.Return(value=g.name(ret)), loc))
     fdef = gast.FunctionDef(name=ir.fdef.name + "_vmap",
                             args=gast.arguments(args=[g.name(p) for p in params], posonlyargs=[],

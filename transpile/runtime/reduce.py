@@ -1,0 +1,257 @@
+"""Reductions with NumPy's axis/keepdims semantics that also compile under Numba, and their adjoints.
+
+Numba's np.sum/np.max/... take no keepdims or tuple axis (np.max/np.mean no axis at all), so the
+compiled twins loop over `group_index`, which maps each element to its reduction group. Under
+Numba `keepdims` must be a constant, because it decides the result's ndim; `axis` may be a
+run-time int or tuple.
+"""
+import numpy as np
+from numba.core.errors import TypingError
+from numba.extending import overload, register_jitable
+from numba.np.numpy_support import as_dtype
+
+from ._numba import (axis_mask, fixed_tuple, flat, float_dtype, group_index, is_array, is_scalar,
+                     kept_shape, literal_bool, py_axes, reduced_count, shape_array)
+from .broadcast import _float_dtype, reshape_as
+
+
+def reduce_sum(x, axis, keepdims):
+    """np.sum(x, axis=axis, keepdims=keepdims)."""
+    return np.sum(x, axis=axis, keepdims=keepdims) if isinstance(x, np.ndarray) else x
+
+
+def reduce_mean(x, axis, keepdims):
+    """np.mean(x, axis=axis, keepdims=keepdims)."""
+    return np.mean(x, axis=axis, keepdims=keepdims) if isinstance(x, np.ndarray) else x
+
+
+def reduce_max(x, axis, keepdims):
+    """np.max(x, axis=axis, keepdims=keepdims)."""
+    return np.max(x, axis=axis, keepdims=keepdims) if isinstance(x, np.ndarray) else x
+
+
+def reduce_min(x, axis, keepdims):
+    """np.min(x, axis=axis, keepdims=keepdims)."""
+    return np.min(x, axis=axis, keepdims=keepdims) if isinstance(x, np.ndarray) else x
+
+
+def reduce_prod(x, axis, keepdims):
+    """np.prod(x, axis=axis, keepdims=keepdims)."""
+    return np.prod(x, axis=axis, keepdims=keepdims) if isinstance(x, np.ndarray) else x
+
+
+@register_jitable
+def _add(a, b):
+    return a + b
+
+
+@register_jitable
+def _mul(a, b):
+    return a * b
+
+
+@register_jitable
+def _max(a, b):
+    return b if b > a or b != b else a  # NaN propagates, as in np.max
+
+
+@register_jitable
+def _min(a, b):
+    return b if b < a or b != b else a
+
+
+def _extreme(dtype, sign):
+    if dtype.kind == "f":
+        return dtype.type(sign * np.inf)
+    info = np.iinfo(dtype) if dtype.kind in "iu" else None
+    return dtype.type(info.min if sign < 0 else info.max) if info else dtype.type(sign < 0)
+
+
+def _reducer(update, initial, mean=False):
+    def typer(x, axis, keepdims):
+        keep = literal_bool(keepdims, "keepdims")
+        if is_scalar(x):
+            return lambda x, axis, keepdims: x
+        if not is_array(x):
+            raise TypingError(f"cannot reduce {x}")
+        nd = x.ndim
+        nout = nd if keep else nd - reduced_count(axis, nd)
+        dtype = float_dtype(x) if mean else as_dtype(x.dtype)
+        start = initial(dtype)
+        out_shape = fixed_tuple(nout)
+
+        @register_jitable
+        def fold(x, mask, shape):
+            groups = group_index(shape, kept_shape(shape, mask, True))
+            values = np.ravel(x)
+            out = np.full(values.size and groups[-1] + 1, start, dtype)
+            for i in range(values.size):
+                out[groups[i]] = update(out[groups[i]], values[i])
+            if mean:
+                out /= values.size // max(out.size, 1)
+            return out
+
+        if nout == 0 and not keep:
+            return lambda x, axis, keepdims: fold(x, axis_mask(axis, nd), shape_array(x.shape))[0]
+
+        def impl(x, axis, keepdims):
+            mask = axis_mask(axis, nd)
+            shape = shape_array(x.shape)
+            return fold(x, mask, shape).reshape(out_shape(kept_shape(shape, mask, keep)))
+        return impl
+    return typer
+
+
+for _fn, _update, _initial in [(reduce_sum, _add, lambda t: t.type(0)), (reduce_prod, _mul, lambda t: t.type(1)),
+                               (reduce_max, _max, lambda t: _extreme(t, -1)),
+                               (reduce_min, _min, lambda t: _extreme(t, 1))]:
+    overload(_fn, prefer_literal=True)(_reducer(_update, _initial))
+overload(reduce_mean, prefer_literal=True)(_reducer(_add, lambda t: t.type(0), mean=True))
+
+
+def _keepdims_view(v, x, axis):
+    """`v`, a reduction of x over axis, reshaped so that it broadcasts against x."""
+    v = np.asarray(v)
+    return v if v.ndim == x.ndim else np.expand_dims(v, py_axes(axis, x.ndim))
+
+
+@register_jitable
+def _groups(x, v, axis):
+    """group_index of x's elements into v, a reduction of x over axis (with or without keepdims)."""
+    shape = shape_array(x.shape)
+    small = shape_array(v.shape) if v.ndim == x.ndim else kept_shape(shape, axis_mask(axis, x.ndim), True)
+    return group_index(shape, small)
+
+
+def sum_vjp(v, x, axis, keepdims):
+    """Cotangent of x in np.sum(x, axis, keepdims=...): v broadcast back to x's shape."""
+    if not isinstance(x, np.ndarray):
+        return reshape_as(v, x)
+    return np.zeros(x.shape, _float_dtype(v)) + _keepdims_view(v, x, axis)
+
+
+@overload(sum_vjp)
+def _sum_vjp(v, x, axis, keepdims):
+    if not is_array(x):
+        return lambda v, x, axis, keepdims: reshape_as(v, x)
+    if is_scalar(v):
+        return lambda v, x, axis, keepdims: np.full(x.shape, v)
+
+    def impl(v, x, axis, keepdims):
+        return np.ravel(v)[_groups(x, v, axis)].reshape(x.shape)
+    return impl
+
+
+def reduced_size(x, axis):
+    """How many elements each result of a reduction of x over axis combines, as a float."""
+    if not isinstance(x, np.ndarray):
+        return 1.0
+    return float(np.prod([x.shape[i] for i in py_axes(axis, x.ndim)]))
+
+
+@overload(reduced_size)
+def _reduced_size(x, axis):
+    if not is_array(x):
+        return lambda x, axis: 1.0
+    nd = x.ndim
+
+    def impl(x, axis):
+        mask = axis_mask(axis, nd)
+        n = 1.0
+        for i in range(nd):
+            if mask[i]:
+                n *= x.shape[i]
+        return n
+    return impl
+
+
+def mean_vjp(v, x, axis, keepdims):
+    """Cotangent of x in np.mean(x, axis, keepdims=...)."""
+    out = sum_vjp(v, x, axis, keepdims)
+    out /= reduced_size(x, axis)
+    return out
+
+
+@overload(mean_vjp)
+def _mean_vjp(v, x, axis, keepdims):
+    if not is_array(x):
+        return lambda v, x, axis, keepdims: reshape_as(v, x)
+
+    def impl(v, x, axis, keepdims):
+        out = sum_vjp(v, x, axis, keepdims)
+        out /= reduced_size(x, axis)
+        return out
+    return impl
+
+
+def chooser_weights(x, m, axis):
+    """Where x attains its reduction m = max/min(x, axis): 1/count at each tie, 0 elsewhere (JAX)."""
+    if not isinstance(x, np.ndarray):
+        return 1.0
+    hit = (x == _keepdims_view(m, x, axis)).astype(_float_dtype(x))
+    return hit / np.sum(hit, axis=py_axes(axis, x.ndim), keepdims=True)
+
+
+@overload(chooser_weights)
+def _chooser_weights(x, m, axis):
+    if not is_array(x):
+        return lambda x, m, axis: 1.0
+    dtype = float_dtype(x)
+    nd = x.ndim
+
+    def impl(x, m, axis):
+        shape = shape_array(x.shape)
+        groups = group_index(shape, kept_shape(shape, axis_mask(axis, nd), True))
+        chosen = flat(m)
+        values = np.ravel(x)
+        hit = np.zeros(values.size, dtype)
+        count = np.zeros(chosen.size, dtype)
+        for i in range(values.size):
+            if values[i] == chosen[groups[i]]:
+                hit[i] = 1
+                count[groups[i]] += 1
+        for i in range(values.size):
+            if hit[i]:
+                hit[i] /= count[groups[i]]
+        return hit.reshape(x.shape)
+    return impl
+
+
+def prod_others(x, axis):
+    """For each element, the product of the other elements of its reduction group (exact at zeros)."""
+    if not isinstance(x, np.ndarray):
+        return _float_dtype(x).type(1)
+    axes = py_axes(axis, x.ndim)
+    last = tuple(range(x.ndim - len(axes), x.ndim))
+    moved = np.moveaxis(x, axes, last)
+    rows = moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
+    left, right = np.ones_like(rows), np.ones_like(rows)
+    left[..., 1:] = np.cumprod(rows[..., :-1], axis=-1)
+    right[..., :-1] = np.cumprod(rows[..., :0:-1], axis=-1)[..., ::-1]
+    return np.moveaxis((left * right).reshape(moved.shape), last, axes)
+
+
+@overload(prod_others)
+def _prod_others(x, axis):
+    if not is_array(x):
+        one = float_dtype(x).type(1)
+        return lambda x, axis: one
+    nd = x.ndim
+    dtype = as_dtype(x.dtype)
+
+    def impl(x, axis):
+        shape = shape_array(x.shape)
+        small = kept_shape(shape, axis_mask(axis, nd), True)
+        groups = group_index(shape, small)
+        values = np.ravel(x)
+        out = np.empty(values.size, dtype)
+        running = np.ones(np.prod(small), dtype)
+        for i in range(values.size):
+            out[i] = running[groups[i]]
+            running[groups[i]] *= values[i]
+        running[:] = 1
+        for i in range(values.size - 1, -1, -1):
+            out[i] *= running[groups[i]]
+            running[groups[i]] *= values[i]
+        return out.reshape(x.shape)
+    return impl
