@@ -68,14 +68,16 @@ def _fold(node):
     return node
 
 
+def _walk(nodes):
+    return (n for node in nodes for n in gast.walk(node))
+
+
 def _stored(nodes):
-    return {n.id for node in nodes for n in gast.walk(node)
-            if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
+    return {n.id for n in _walk(nodes) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
 
 
 def _loaded(nodes):
-    return {n.id for node in nodes for n in gast.walk(node)
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return {n.id for n in _walk(nodes) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def _jumps(stmts):
@@ -215,7 +217,8 @@ class _Flow:
                 if rest and _jumps_always(s):
                     break
                 continue
-            if isinstance(s, gast.If) and (loop is None or _always_jumps(s.body) or _always_jumps(s.orelse)):
+            copyable = loop is None and not any(isinstance(n, (gast.For, gast.While)) for n in _walk(rest))
+            if isinstance(s, gast.If) and (copyable or _always_jumps(s.body) or _always_jumps(s.orelse)):
                 # The rest goes where control falls through: no flag, and at function level every
                 # path assigns the result itself (Numba mistypes values defined on some paths only).
                 body = s.body if _always_jumps(s.body) else s.body + rest
