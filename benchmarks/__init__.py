@@ -1,0 +1,1 @@
+"""Benchmarks of transpile against JAX, PyTorch, autograd and hand-written Numba: `python -m benchmarks`."""
