@@ -20,6 +20,8 @@ from ..analysis.names import NamePool, all_names, bind_object, resolve
 from ..errors import NotDifferentiableError, TranspileError
 from ..ir import IRFunction
 from ..pipeline import register_transform
+from ..pipeline import build_ir
+from .batch import result_arity
 from .simplify import eliminate_dead_code
 from .tape import Stacks
 from .templates import flatten, fold, instantiate
@@ -79,9 +81,13 @@ class Reverse:
         body = body[:-1]
         out_atom = ret.value
         aux_atom = None
+        out_parts = None  # a vjp of a function returning a k-tuple: one output per element
         if self.has_aux:
-            body, out_atom, aux_atom = self._split_aux(body, out_atom)
-        outputs = [out_atom.id] if isinstance(out_atom, gast.Name) else []
+            body, (out_atom, aux_atom) = self._split_tuple(body, out_atom, 2)
+        elif self.mode == "vjp" and result_arity(self.fdef) is not None:
+            body, out_parts = self._split_tuple(body, out_atom, result_arity(self.fdef))
+        outputs = [a.id for a in (out_parts or [out_atom]) if isinstance(a, gast.Name)]
+        self.tuple_results = self._tuple_results(body)
         self.activity = Activity(gast.FunctionDef(body=body, name="", args=self.fdef.args,
                                                   decorator_list=[], returns=None,
                                                   type_comment=None, type_params=[]),
@@ -94,11 +100,16 @@ class Reverse:
         needed = self._needed(backward)
         backward = self._drop_unneeded_restores(backward, needed)
         self.needed = needed
+        self.written_bases = {st.targets[0].value.id for st in assignments(body)
+                              if isinstance(st.targets[0], gast.Subscript)}
         forward = self.fwd_block(body, in_loop=False)
 
         loc = ret
         used = all_names(gast.Module(body=forward + backward, type_ignores=[]))
         stmts = self.stacks.creations(used, loc)
+        for param in self.fdef.args.args:  # a reassigned parameter's first value is on the tape too
+            if self.pushed(param.id):
+                stmts += self.stacks.push(self.stack(param.id), g.name(param.id), loc)
         stmts += forward
         results = []
         value_name = None
@@ -113,7 +124,15 @@ class Reverse:
         for w in self.wrt:
             if w not in self.scopes.get(None, []):
                 stmts += self._inits([w], loc)
-        if outputs and outputs[0] in self.active:
+        if out_parts is not None:
+            for k, part in enumerate(out_parts):
+                if isinstance(part, gast.Name) and part.id in self.active:
+                    ct = self.pool.fresh(f"cotangent_{k}")
+                    stmts.append(g.assign(ct, gast.Subscript(value=g.name(self.ct_param), slice=g.const(k),
+                                                             ctx=gast.Load()), loc))
+                    d = self.adj(part.id)
+                    stmts.append(g.assign(d, gast.BinOp(left=g.name(d), op=gast.Add(), right=g.name(ct)), loc))
+        elif outputs and outputs[0] in self.active:
             dout = self.adj(outputs[0])
             if self.mode == "vjp":
                 seed = g.name(self.ct_param)
@@ -218,12 +237,14 @@ class Reverse:
         out.append(g.located(gast.Return(value=g.name(res_name)), loc))
         return out
 
-    def _split_aux(self, body, out_atom):
+    def _split_tuple(self, body, out_atom, arity):
+        """Name each element of the returned tuple: `r = (a, b)` also sets `out_0 = a; out_1 = b`."""
+        message = ("has_aux=True needs the function to return a (value, aux) pair" if self.has_aux
+                   else f"the function must return a {arity}-tuple on every path")
         if not isinstance(out_atom, gast.Name):
-            raise NotDifferentiableError("has_aux=True needs the function to return a (value, aux) "
-                                         "pair", node=out_atom, filename=self.ir.filename)
+            raise NotDifferentiableError(message, node=out_atom, filename=self.ir.filename)
         ret = out_atom.id
-        value, aux = self.pool.fresh("out_value"), self.pool.fresh("out_aux")
+        parts = [self.pool.fresh(f"out_{k}") for k in range(arity)]
         found = []
 
         def rewrite(stmts):
@@ -231,12 +252,10 @@ class Reverse:
             for s in stmts:
                 if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                         and s.targets[0].id == ret:
-                    if not (isinstance(s.value, gast.Tuple) and len(s.value.elts) == 2):
-                        raise NotDifferentiableError(
-                            "has_aux=True needs the function to return a (value, aux) pair",
-                            node=s, filename=self.ir.filename)
-                    out.append(g.assign(value, copy.deepcopy(s.value.elts[0]), s))
-                    out.append(g.assign(aux, copy.deepcopy(s.value.elts[1]), s))
+                    if not (isinstance(s.value, gast.Tuple) and len(s.value.elts) == arity):
+                        raise NotDifferentiableError(message, node=s, filename=self.ir.filename)
+                    for part, elt in zip(parts, s.value.elts):
+                        out.append(g.assign(part, copy.deepcopy(elt), s))
                     found.append(s)
                 for field in ("body", "orelse"):
                     if getattr(s, field, None):
@@ -246,13 +265,41 @@ class Reverse:
 
         body = rewrite(body)
         if not found:
-            raise NotDifferentiableError("has_aux=True needs the function to return a (value, aux) "
-                                         "pair", node=out_atom, filename=self.ir.filename)
-        return body, g.name(value), g.name(aux)
+            raise NotDifferentiableError(message, node=out_atom, filename=self.ir.filename)
+        return body, [g.name(p) for p in parts]
+
+    def _tuple_results(self, body):
+        """Names holding a callee's tuple result, read only as `t[k]`: name -> arity."""
+        calls, reads, other = {}, {}, set()
+        for st in assignments(body):
+            target, value = st.targets[0], st.value
+            if isinstance(target, gast.Name) and isinstance(value, gast.Call) \
+                    and call_rule(value, self.ns)[0] == "callee":
+                calls[target.id] = call_rule(value, self.ns)[1]
+            for node in gast.walk(value):
+                if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) \
+                        and isinstance(node.slice, gast.Constant) and isinstance(node.slice.value, int):
+                    reads.setdefault(node.value.id, set()).add(node.slice.value)
+        for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in calls:
+                other.add(node.id)
+        results = {}
+        for name, spec in calls.items():
+            arity = result_arity(build_ir(spec).fdef)
+            if arity is not None and name in reads:
+                results[name] = arity
+        return results
+
+    def element_adjoint(self, name, k):
+        key = f"{name}[{k}]"
+        if key not in self.adjoints:
+            self.adjoints[key] = self.pool.fresh(f"d{name}_{k}")
+            self.adjoint_of_name[self.adjoints[key]] = key
+        return self.adjoints[key]
 
     # ----------------------------------------------------------------- analyses
     def _count_assignments(self, body):
-        counts = {}
+        counts = {a.id: 1 for a in self.fdef.args.args}  # binding a parameter is an assignment
 
         def visit(stmts, in_loop):
             for s in stmts:
@@ -272,7 +319,7 @@ class Reverse:
         """Block key -> active names whose adjoint is initialised at the start of that block."""
         where = {}
 
-        assigned_at = {}
+        assigned_at = {a.id: [[]] for a in self.fdef.args.args}  # parameters are bound on entry
         loop_keys = set()
 
         def visit(stmts, path):
@@ -318,7 +365,17 @@ class Reverse:
         return g.call(self.helper("zero_like"), [g.name(name)])
 
     def _inits(self, names, loc):
-        inits = [g.assign(self.adj(n), self._zero_of(n), loc) for n in names]
+        inits = []
+        for n in names:
+            if n in self.tuple_results:
+                for k in range(self.tuple_results[n]):
+                    part = self.pool.fresh(f"{n}_{k}")
+                    inits.append(g.assign(part, gast.Subscript(value=g.name(n), slice=g.const(k),
+                                                               ctx=gast.Load()), loc))
+                    inits.append(g.assign(self.element_adjoint(n, k),
+                                          g.call(self.helper("zero_like"), [g.name(part)]), loc))
+            else:
+                inits.append(g.assign(self.adj(n), self._zero_of(n), loc))
         self.init_nodes.update(id(s) for s in inits)
         return inits
 
@@ -405,6 +462,10 @@ class Reverse:
                         saved = g.call(self.helper("saved_copy"), [saved])
                     return self.stacks.push(stack, saved, s, reserved=self._reserved) + [s]
                 return [s]
+            if target.id in self.needed and isinstance(s.value, gast.Subscript) \
+                    and getattr(s.value.value, "id", None) in self.written_bases:
+                # a view of an array written in place later: keep the values this read saw
+                s.value = g.call(self.helper("saved_copy"), [s.value])
             out = [s]
             if self.pushed(target.id):
                 out += self.stacks.push(self.stack(target.id), g.name(target.id), s,
@@ -554,6 +615,8 @@ class Reverse:
 
     def adjoint_of(self, y, value, loc):
         """Statements adding dy's contribution to the adjoints of the operands of `value`."""
+        if y in self.tuple_results:
+            return self._tuple_result_adjoint(y, value, loc)
         dy = self.adj(y)
         operands = set(names_in(value))
         out = []
@@ -578,6 +641,16 @@ class Reverse:
         out += self.contributions(y, value, grad, loc)
         if reset:
             out.append(self._zero(dy, loc))
+        return out
+
+    def _tuple_result_adjoint(self, y, value, loc):
+        """`t = callee(...)` returning a tuple: its cotangent is the tuple of element adjoints."""
+        parts = [self.element_adjoint(y, k) for k in range(self.tuple_results[y])]
+        grad = self.pool.fresh("ct_" + y)
+        out = [g.assign(grad, gast.Tuple(elts=[g.name(p) for p in parts], ctx=gast.Load()), loc)]
+        out += self.contributions(y, value, g.name(grad), loc)
+        if y in self.reassigned:
+            out += [g.assign(p, g.call(self.helper("zero_like"), [g.name(p)]), loc) for p in parts]
         return out
 
     def _accumulated_operand(self, y, value):
@@ -646,6 +719,9 @@ class Reverse:
             base = value.value
             if not isinstance(base, gast.Name) or base.id not in self.active:
                 return []
+            if base.id in self.tuple_results:
+                d = self.element_adjoint(base.id, value.slice.value)
+                return [g.assign(d, gast.BinOp(left=g.name(d), op=gast.Add(), right=grad), loc)]
             d = self.adj(base.id)
             index = copy.deepcopy(value.slice)
             current = self.pool.fresh(d + "_part")
@@ -739,7 +815,9 @@ class Reverse:
             index = copy.deepcopy(target.slice)
             if isinstance(s.value, gast.Name) and s.value.id in self.active:
                 part = self.pool.fresh(d + "_part")
-                out.append(g.assign(part, gast.Subscript(value=g.name(d), slice=index, ctx=gast.Load()), s))
+                read = gast.Subscript(value=g.name(d), slice=index, ctx=gast.Load())
+                # a copy: the slice of the adjoint is zeroed in place just below
+                out.append(g.assign(part, g.call(self.helper("saved_copy"), [read]), s))
                 ct = self.pool.fresh("ct_" + s.value.id)
                 out.append(g.assign(ct, g.call(self.helper("unbroadcast"), [g.name(part), g.name(s.value.id)]), s))
                 out += self._accumulate(s.value.id, g.name(ct), s)
