@@ -59,6 +59,7 @@ class Reverse:
         self.restores = []
         self.loop_stack = []
         self.init_nodes = set()
+        self.answers = {}  # y -> the name holding y's new value while y is restored
         self._reserved = False
         self.reassigned = set()
 
@@ -601,6 +602,14 @@ class Reverse:
 
     def bwd_assign(self, s):
         y = s.targets[0].id
+        if y in self.active and y in names_in(s.value) \
+                and self._accumulated_operand(y, s.value) is None:
+            # y = f(y, ...): the adjoint reads the old y, so restore it first; `ans` is the new y
+            new = self.pool.fresh(y + "_new")
+            self.answers[y] = new
+            out = [g.assign(new, g.name(y), s)] + self._restore(y, s) + self.adjoint_of(y, s.value, s)
+            del self.answers[y]
+            return out
         out = []
         if y in self.active:
             out += self.adjoint_of(y, s.value, s)
@@ -753,7 +762,7 @@ class Reverse:
         call = gast.Call(func=g.name("_"), args=list(args),
                          keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()])
         bound = bind_args(rule, call)
-        bindings = {"g": grad, "ans": g.name(y)}
+        bindings = {"g": grad, "ans": g.name(self.answers.get(y, y))}
         for pname, param in rule.signature.parameters.items():
             if pname in bound:
                 bindings[pname] = bound[pname]
