@@ -18,6 +18,7 @@ import numpy as np
 
 from . import emit
 from .cache import digest
+from .errors import TranspileError
 from .ir import FunctionSpec
 from .pipeline import build_ir
 from .transforms.lower import lower_for_numba
@@ -106,6 +107,7 @@ class ModuleBuilder:
         self.names_by_spec[spec] = name
         ir = build_ir(spec)
         fdef, namespace = lower_for_numba(ir.fdef, ir.namespace)
+        _bind_callee_arguments(fdef, namespace)
         fdef.name = name
         renames = {}
         for free in _free_names(fdef):
@@ -165,6 +167,29 @@ class ModuleBuilder:
         for _, fdef, filename in self.functions:
             parts.append("\n" + annotated_source(fdef, filename))
         return "\n".join(parts) + "\n", injected
+
+
+def _bind_callee_arguments(fdef, namespace):
+    """Calls to user functions pass every parameter positionally, defaults filled in.
+
+    Generated functions take positional parameters only, so `helper(x, scale=2.0)` and a call
+    that leaves out defaulted parameters become `helper(x, 2.0, 0.0)`.
+    """
+    for node in gast.walk(fdef):
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)):
+            continue
+        spec = callee_spec(namespace.get(node.func.id)) if node.func.id in namespace else None
+        if spec is None or spec.chain:
+            continue
+        signature = inspect.signature(spec.pyfunc)
+        try:
+            bound = signature.bind(*node.args, **{k.arg: k.value for k in node.keywords})
+        except TypeError as exc:
+            raise TranspileError(f"bad call of {spec.pyfunc.__name__}: {exc}", node=node) from None
+        bound.apply_defaults()
+        node.args = [v if isinstance(v, gast.AST) else gast.Constant(value=v, kind=None)
+                     for v in bound.arguments.values()]
+        node.keywords = []
 
 
 def annotated_source(fdef, filename):

@@ -36,9 +36,14 @@ def user_location(generated_file, message):
 
 def compile_error(generated_file, exc):
     """A CompileError naming the user's line for a Numba typing failure in generated code."""
-    message = str(exc)
+    from ..runtime.tape import USER_MESSAGE
+    message = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # Numba colours its messages
     where = user_location(generated_file, message)
-    first = message.strip().splitlines()[0] if message.strip() else "typing failed"
+    ours = [line for line in message.splitlines() if USER_MESSAGE in line]
+    if ours:
+        first = ours[0][ours[0].index(USER_MESSAGE) + len(USER_MESSAGE):].strip()
+    else:
+        first = message.strip().splitlines()[0] if message.strip() else "typing failed"
     return CompileError(
         f"Numba cannot compile the generated code for {where or 'this function'}: {first}",
         hint=f"Generated source: {generated_file}. Use tp.jit(..., target='python') to run it "

@@ -1,10 +1,12 @@
 """Desugar a captured function into the core form of docs/architecture.md.
 
 Two passes run over a copy of the user's tree. `_Flow` makes control flow regular: loops become
-range loops, `while` tests become names, and early returns, `break` and `continue` become flags,
-while expressions are left as the user wrote them. `_Flatten` then splits every expression into one
-operation per statement, turning short-circuit operators and conditional expressions into ifs so
-that what Python would not evaluate is still not evaluated.
+range loops, `while` tests become names, and `break`, `continue` and returns inside loops become
+flags; other early returns become if/else nesting, so that every path assigns the result (Numba
+mistypes a variable that some paths leave undefined when it can prune a branch). Expressions are
+left as the user wrote them. `_Flatten` then splits every expression into one operation per
+statement, turning short-circuit operators and conditional expressions into ifs so that what
+Python would not evaluate is still not evaluated.
 """
 import builtins
 import copy
@@ -219,8 +221,7 @@ class _Flow:
                 continue
             copyable = loop is None and not any(isinstance(n, (gast.For, gast.While)) for n in _walk(rest))
             if isinstance(s, gast.If) and (copyable or _always_jumps(s.body) or _always_jumps(s.orelse)):
-                # The rest goes where control falls through: no flag, and at function level every
-                # path assigns the result itself (Numba mistypes values defined on some paths only).
+                # The rest goes where control falls through (copied at function level, loops aside).
                 body = s.body if _always_jumps(s.body) else s.body + rest
                 orelse = s.orelse if _always_jumps(s.orelse) else s.orelse + copy.deepcopy(rest)
                 out.append(_if(s.test, self._block(body, loop), self._block(orelse, loop), s))

@@ -32,4 +32,4 @@ defrule(rt.dot_vjp_b, "v, a, b", vjp=["np.dot(a, g)", "dot_vjp_a(v, a, g)", None
 defrule(rt.saved_copy, "value", vjp=["g"], jvp=["t_value"])
 
 nondiff(rt.zero_like, rt.balanced_eq, rt.chooser_weights, rt.reduced_size, rt.hstack_axis, rt.eye_like,
-        rt.stop_gradient, rt.grad_seed, rt.batch_alloc, rt.check_batch_size)
+        rt.stop_gradient, rt.grad_seed, rt.new_tape, rt.range_length, rt.batch_alloc, rt.check_batch_size)

@@ -8,7 +8,7 @@ from numba import prange
 
 from .batching import batch_alloc, check_batch_size
 from .broadcast import balanced_eq, broadcast_like, reshape_as, select, unbroadcast, zero_like
-from .linalg import dot_vjp_a, dot_vjp_b, eye_like
+from .linalg import dot_vjp_a, dot_vjp_b, eye_like, matmul
 from .markers import stop_gradient
 from .reduce import (chooser_weights, mean_vjp, prod_others, reduce_max, reduce_mean, reduce_min,
                      reduce_prod, reduce_sum, reduced_size, sum_vjp)
@@ -21,7 +21,7 @@ __all__ = [
     "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
     "sum_vjp", "mean_vjp", "reduced_size", "chooser_weights", "prod_others",
     "untranspose", "flip_axes", "hstack_axis", "split_like", "join_like",
-    "dot_vjp_a", "dot_vjp_b", "eye_like",
+    "dot_vjp_a", "dot_vjp_b", "eye_like", "matmul",
     "stop_gradient", "tape_restore", "saved_copy", "grad_seed", "new_tape", "tape_push",
     "tape_reserve", "range_length",
     "batch_alloc", "check_batch_size", "prange",

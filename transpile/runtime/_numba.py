@@ -177,6 +177,41 @@ def group_index(shape, small):
     return out
 
 
+@register_jitable
+def gather(values, index):
+    """values[index] for a 1-d `values` and int array `index` (a loop: quick to compile)."""
+    out = np.empty(index.size, values.dtype)
+    for i in range(index.size):
+        out[i] = values[index[i]]
+    return out
+
+
+def shape_of(x):
+    """np.shape(x) as an int64 array (empty for a scalar)."""
+    return np.array(np.shape(x), np.int64)
+
+
+@overload(shape_of)
+def _shape_of(x):
+    if is_array(x):
+        return lambda x: shape_array(x.shape)
+    return lambda x: np.zeros(0, np.int64)
+
+
+@register_jitable
+def broadcast_shape(a, b):
+    """The broadcast of two shapes given as int arrays."""
+    n = max(len(a), len(b))
+    out = np.ones(n, np.int64)
+    for i in range(1, n + 1):
+        da = a[len(a) - i] if i <= len(a) else 1
+        db = b[len(b) - i] if i <= len(b) else 1
+        if da != 1 and db != 1 and da != db:
+            raise ValueError("operands could not be broadcast together")
+        out[n - i] = db if da == 1 else da
+    return out
+
+
 def flat(x):
     """x as a contiguous 1-d array (a scalar as one element)."""
     return np.ravel(x)

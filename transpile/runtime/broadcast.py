@@ -4,11 +4,12 @@ Results may share memory with an argument: generated code must not write into th
 A "scalar" is a Python/NumPy number (a Numba Number); a 0-d array is an array.
 """
 import numpy as np
-from numba import types
 from numba.core.errors import TypingError
-from numba.extending import overload
+from numba.extending import overload, register_jitable
+from numba.np.numpy_support import as_dtype
 
-from ._numba import float_dtype, group_index, is_array, is_scalar, shape_array
+from ._numba import (broadcast_shape, fixed_tuple, flat, float_dtype, gather, group_index, is_array,
+                     is_scalar, shape_array, shape_of)
 
 
 def _float_dtype(x):
@@ -77,7 +78,7 @@ def unbroadcast(v, x):
 def _unbroadcast(v, x):
     if not is_array(x):
         if is_array(v):
-            return lambda v, x: np.sum(v)
+            return lambda v, x: np.sum(np.ravel(v))
         return lambda v, x: v
     if not (is_scalar(v) or is_array(v)):
         raise TypingError(f"unbroadcast: cannot reduce {v} to {x}")
@@ -110,7 +111,7 @@ def _broadcast_like(v, x):
         return lambda v, x: reshape_as(v, x)
     if is_scalar(v):
         return lambda v, x: np.full(x.shape, v)
-    return lambda v, x: np.ravel(v)[group_index(shape_array(x.shape), shape_array(v.shape))].reshape(x.shape)
+    return lambda v, x: gather(np.ravel(v), group_index(shape_array(x.shape), shape_array(v.shape))).reshape(x.shape)
 
 
 def select(cond, a, b):
@@ -120,11 +121,50 @@ def select(cond, a, b):
     return np.where(cond, a, b)
 
 
-@overload(select)
-def _select(cond, a, b):
-    if is_scalar(cond) and is_scalar(a) and is_scalar(b):
-        return lambda cond, a, b: a if cond else b
-    return lambda cond, a, b: np.where(cond, a, b)
+def _elementwise3(kernel, dtype_of):
+    """Numba typer of a three-operand elementwise function with NumPy broadcasting, written as
+    loops over group_index (np.where's broadcasting machinery takes long to compile)."""
+    def typer(p, q, r):
+        if is_scalar(p) and is_scalar(q) and is_scalar(r):
+            return lambda p, q, r: kernel(p, q, r)
+        nd = max(t.ndim for t in (p, q, r) if is_array(t))
+        dtype = dtype_of(q, r)
+        as_shape = fixed_tuple(nd)
+
+        def impl(p, q, r):
+            sp, sq, sr = shape_of(p), shape_of(q), shape_of(r)
+            shape = broadcast_shape(broadcast_shape(sp, sq), sr)
+            fp, fq, fr = flat(p), flat(q), flat(r)
+            gp, gq, gr = group_index(shape, sp), group_index(shape, sq), group_index(shape, sr)
+            out = np.empty(gp.size, dtype)
+            for i in range(gp.size):
+                out[i] = kernel(fp[gp[i]], fq[gq[i]], fr[gr[i]])
+            return out.reshape(as_shape(shape))
+        return impl
+    return typer
+
+
+def _common_dtype(a, b):
+    """np.where's result dtype, with Python scalars weak (NEP 50): arrays decide when present."""
+    arrays = [as_dtype(t.dtype) for t in (a, b) if is_array(t)]
+    scalars = [as_dtype(t) for t in (a, b) if not is_array(t)]
+    dtype = np.result_type(*arrays) if arrays else np.result_type(*scalars)
+    if any(s.kind == "f" for s in scalars) and dtype.kind != "f":
+        dtype = np.dtype(np.float64)
+    return dtype
+
+
+@register_jitable
+def _choose(cond, a, b):
+    return a if cond else b
+
+
+@register_jitable
+def _share(x, z, y):
+    return (0.5 if y == z else 1.0) if x == z else 0.0
+
+
+overload(select)(_elementwise3(_choose, _common_dtype))
 
 
 def balanced_eq(x, z, y):
@@ -134,8 +174,4 @@ def balanced_eq(x, z, y):
     return np.where(x == z, np.where(y == z, 0.5, 1.0), 0.0)
 
 
-@overload(balanced_eq)
-def _balanced_eq(x, z, y):
-    if is_scalar(x) and is_scalar(z) and is_scalar(y):
-        return lambda x, z, y: (0.5 if y == z else 1.0) if x == z else 0.0
-    return lambda x, z, y: np.where(x == z, np.where(y == z, 0.5, 1.0), 0.0)
+overload(balanced_eq)(_elementwise3(_share, lambda z, y: np.dtype(np.float64)))

@@ -6,7 +6,7 @@ rules close over np.dot and each other.
 """
 import numpy as np
 from numba.core.errors import TypingError
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 
 from ._numba import float_dtype, is_array
 from .broadcast import _float_dtype, unbroadcast
@@ -64,3 +64,9 @@ def eye_like(a):
 def _eye_like(a):
     dtype = float_dtype(a)
     return lambda a: np.eye(a.shape[0], a.shape[1], 0, dtype)
+
+
+@register_jitable
+def matmul(a, b):
+    """np.matmul for 1-D and 2-D operands, through the @ operator that Numba compiles."""
+    return a @ b

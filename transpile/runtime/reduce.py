@@ -10,7 +10,7 @@ from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 from numba.np.numpy_support import as_dtype
 
-from ._numba import (axis_mask, fixed_tuple, flat, float_dtype, group_index, is_array, is_scalar,
+from ._numba import (axis_mask, fixed_tuple, flat, float_dtype, gather, group_index, is_array, is_scalar,
                      kept_shape, literal_bool, py_axes, reduced_count, shape_array)
 from .broadcast import _float_dtype, reshape_as
 
@@ -67,7 +67,39 @@ def _extreme(dtype, sign):
     return dtype.type(info.min if sign < 0 else info.max) if info else dtype.type(sign < 0)
 
 
-def _reducer(update, initial, mean=False):
+def _make_folds(update):
+    """Jitables reducing a 1-d array: into groups (groups[i] is the group of values[i]), or whole."""
+    @register_jitable
+    def fold(values, groups, size, start):
+        out = np.full(size, start)
+        for i in range(values.size):
+            out[groups[i]] = update(out[groups[i]], values[i])
+        return out
+
+    @register_jitable
+    def fold_all(values, start):
+        acc = start
+        for i in range(values.size):
+            acc = update(acc, values[i])
+        return acc
+    return fold, fold_all
+
+
+@register_jitable
+def _as_is(out, count):
+    return out
+
+
+@register_jitable
+def _averaged(out, count):
+    out /= max(count, 1)
+    return out
+
+
+def _reducer(folds, initial, mean=False):
+    fold, fold_all = folds
+    finish = _averaged if mean else _as_is
+
     def typer(x, axis, keepdims):
         keep = literal_bool(keepdims, "keepdims")
         if is_scalar(x):
@@ -76,37 +108,30 @@ def _reducer(update, initial, mean=False):
             raise TypingError(f"cannot reduce {x}")
         nd = x.ndim
         nout = nd if keep else nd - reduced_count(axis, nd)
-        dtype = float_dtype(x) if mean else as_dtype(x.dtype)
-        start = initial(dtype)
-        out_shape = fixed_tuple(nout)
-
-        @register_jitable
-        def fold(x, mask, shape):
-            groups = group_index(shape, kept_shape(shape, mask, True))
-            values = np.ravel(x)
-            out = np.full(values.size and groups[-1] + 1, start, dtype)
-            for i in range(values.size):
-                out[groups[i]] = update(out[groups[i]], values[i])
-            if mean:
-                out /= values.size // max(out.size, 1)
-            return out
-
+        start = initial(float_dtype(x) if mean else as_dtype(x.dtype))
         if nout == 0 and not keep:
-            return lambda x, axis, keepdims: fold(x, axis_mask(axis, nd), shape_array(x.shape))[0]
+            if mean:
+                return lambda x, axis, keepdims: fold_all(np.ravel(x), start) / max(x.size, 1)
+            return lambda x, axis, keepdims: fold_all(np.ravel(x), start)
+        out_shape = fixed_tuple(nout)
 
         def impl(x, axis, keepdims):
             mask = axis_mask(axis, nd)
             shape = shape_array(x.shape)
-            return fold(x, mask, shape).reshape(out_shape(kept_shape(shape, mask, keep)))
+            small = kept_shape(shape, mask, True)
+            size = np.prod(small)
+            out = finish(fold(np.ravel(x), group_index(shape, small), size, start), x.size // max(size, 1))
+            return out.reshape(out_shape(kept_shape(shape, mask, keep)))
         return impl
     return typer
 
 
-for _fn, _update, _initial in [(reduce_sum, _add, lambda t: t.type(0)), (reduce_prod, _mul, lambda t: t.type(1)),
-                               (reduce_max, _max, lambda t: _extreme(t, -1)),
-                               (reduce_min, _min, lambda t: _extreme(t, 1))]:
-    overload(_fn, prefer_literal=True)(_reducer(_update, _initial))
-overload(reduce_mean, prefer_literal=True)(_reducer(_add, lambda t: t.type(0), mean=True))
+_SUM, _PROD, _MAX, _MIN = (_make_folds(u) for u in (_add, _mul, _max, _min))
+for _fn, _folds, _initial in [(reduce_sum, _SUM, lambda t: t.type(0)), (reduce_prod, _PROD, lambda t: t.type(1)),
+                              (reduce_max, _MAX, lambda t: _extreme(t, -1)),
+                              (reduce_min, _MIN, lambda t: _extreme(t, 1))]:
+    overload(_fn, prefer_literal=True)(_reducer(_folds, _initial))
+overload(reduce_mean, prefer_literal=True)(_reducer(_SUM, lambda t: t.type(0), mean=True))
 
 
 def _keepdims_view(v, x, axis):
@@ -138,7 +163,7 @@ def _sum_vjp(v, x, axis, keepdims):
         return lambda v, x, axis, keepdims: np.full(x.shape, v)
 
     def impl(v, x, axis, keepdims):
-        return np.ravel(v)[_groups(x, v, axis)].reshape(x.shape)
+        return gather(np.ravel(v), _groups(x, v, axis)).reshape(x.shape)
     return impl
 
 

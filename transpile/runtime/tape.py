@@ -1,6 +1,7 @@
 """The tape of reverse mode: stacks of values the backward sweep restores, for Python and Numba."""
 import numpy as np
 from numba.core import types
+from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 
 
@@ -32,6 +33,9 @@ def _saved_copy(value):
     return lambda value: value
 
 
+USER_MESSAGE = "[transpile]"  # marks typing errors whose text is meant for the user
+
+
 def grad_seed(value):
     """1.0, the cotangent that starts a gradient; only scalar outputs have a gradient."""
     if isinstance(value, np.ndarray) and value.ndim != 0 or not np.isscalar(value) and not isinstance(value, np.ndarray):
@@ -44,14 +48,11 @@ def grad_seed(value):
 
 @overload(grad_seed)
 def _grad_seed(value):
-    if isinstance(value, types.Array) and value.ndim != 0 or isinstance(value, (types.BaseTuple,)):
-        def impl(value):
-            raise TypeError("grad requires a scalar output; use tp.vjp or tp.jacrev for arrays")
-        return impl
+    if isinstance(value, types.Array) and value.ndim != 0 or isinstance(value, types.BaseTuple):
+        raise TypingError(f"{USER_MESSAGE} grad requires a scalar output, got {value}; use tp.vjp "
+                          "or tp.jacrev for non-scalar outputs")
     if isinstance(value, (types.Integer, types.Boolean)):
-        def impl(value):
-            raise TypeError("grad requires a float output, got an integer or boolean")
-        return impl
+        raise TypingError(f"{USER_MESSAGE} grad requires a float output, got {value}")
     return lambda value: 1.0
 
 

@@ -26,7 +26,12 @@ def lower_for_numba(fdef, namespace):
     for node in gast.walk(fdef):
         if not isinstance(node, gast.Call):
             continue
-        helper = _REDUCERS.get(_safe_resolve(node.func, namespace))
+        fn = _safe_resolve(node.func, namespace)
+        if fn is np.matmul and len(node.args) == 2 and not node.keywords:
+            # Numba has the @ operator, not np.matmul
+            node.func = g.name(bind_object(namespace, pool, "matmul", runtime.matmul))
+            continue
+        helper = _REDUCERS.get(fn)
         if helper is None:
             continue
         keywords = {k.arg: k.value for k in node.keywords}

@@ -300,20 +300,31 @@ class Reverse:
 
     # ----------------------------------------------------------------- analyses
     def _count_assignments(self, body):
-        counts = {a.id: 1 for a in self.fdef.args.args}  # binding a parameter is an assignment
+        """Most assignments of each name along any one path (2 for anything inside a loop).
 
+        A name assigned once in each branch of an `if` is assigned once on every path, so it
+        needs no tape; parameters count their binding on entry.
+        """
         def visit(stmts, in_loop):
+            counts = {}
             for s in stmts:
                 if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
                     n = s.targets[0].id
                     counts[n] = counts.get(n, 0) + (2 if in_loop else 1)
-                loop = isinstance(s, (gast.For, gast.While))
-                if isinstance(s, gast.For):
-                    counts[s.target.id] = counts.get(s.target.id, 0) + 2
-                for field in ("body", "orelse"):
-                    visit(getattr(s, field, []) or [], in_loop or loop)
+                elif isinstance(s, gast.If):
+                    body, orelse = visit(s.body, in_loop), visit(s.orelse, in_loop)
+                    for n in set(body) | set(orelse):
+                        counts[n] = counts.get(n, 0) + max(body.get(n, 0), orelse.get(n, 0))
+                elif isinstance(s, (gast.For, gast.While)):
+                    if isinstance(s, gast.For):
+                        counts[s.target.id] = counts.get(s.target.id, 0) + 2
+                    for n, c in visit(s.body, True).items():
+                        counts[n] = counts.get(n, 0) + c
+            return counts
 
-        visit(body, False)
+        counts = visit(body, False)
+        for a in self.fdef.args.args:
+            counts[a.id] = counts.get(a.id, 0) + 1
         return counts
 
     def _scopes(self, body):
@@ -458,7 +469,7 @@ class Reverse:
                 if base in self.needed:
                     saved = gast.Subscript(value=g.name(base), slice=copy.deepcopy(target.slice),
                                            ctx=gast.Load())
-                    stack = self.stack("old_" + base, self._element_kind(target))
+                    stack = self._old_values_stack(target)
                     if not stack.typed:
                         saved = g.call(self.helper("saved_copy"), [saved])
                     return self.stacks.push(stack, saved, s, reserved=self._reserved) + [s]
@@ -508,7 +519,8 @@ class Reverse:
                     key = st.targets[0].id
                 elif isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Subscript) \
                         and st.targets[0].value.id in self.needed:
-                    key = "old_" + st.targets[0].value.id
+                    key = next(k for k, v in self.stacks.stacks.items()
+                               if v is self._old_values_stack(st.targets[0]))
                 if key is not None:
                     counts[key] = counts.get(key, 0) + 1
                 if isinstance(st, gast.If):
@@ -524,6 +536,12 @@ class Reverse:
                                      [copy.deepcopy(start), copy.deepcopy(stop), copy.deepcopy(step)]), loop)]
         stacks = [(self.stacks.stacks[k], c) for k, c in counts.items() if k in self.stacks.stacks]
         return out + self.stacks.reserve(stacks, g.name(trip), loop)
+
+    def _old_values_stack(self, target):
+        """Old values overwritten by `base[index] = ...`: scalars and slices on separate stacks."""
+        kind = self._element_kind(target)
+        scalar = kind is not None and kind[1] == 0
+        return self.stack(f"old_{target.value.id}" + ("" if scalar else "_slices"), kind)
 
     def _element_kind(self, target):
         """The kind of `base[index]` for an in-place write target."""
@@ -773,6 +791,13 @@ class Reverse:
             if template is None or pname not in bound:
                 continue
             arg = bound[pname]
+            if pname in rule.sequence_params and not isinstance(arg, (gast.Tuple, gast.List)):
+                # np.asarray(x) of an array: the cotangent passes through in x's shape
+                if isinstance(arg, gast.Name) and arg.id in self.active:
+                    stmts, atom = flatten(g.call(self.helper("reshape_as"), [grad, g.name(arg.id)]),
+                                          self.pool, loc, hint="ct_" + arg.id)
+                    out += stmts + self._accumulate(arg.id, atom, loc)
+                continue
             if pname in rule.sequence_params:
                 elems = [e for e in arg.elts]
                 if not any(isinstance(e, gast.Name) and e.id in self.active for e in elems):
@@ -797,7 +822,7 @@ class Reverse:
     def _callee_contributions(self, spec, call, grad, loc):
         import inspect
         args = list(call.args)
-        if call.keywords:
+        if not spec.chain:  # a user function: bind keywords and fill in defaults
             sig = inspect.signature(spec.pyfunc)
             bound = sig.bind(*args, **{k.arg: k.value for k in call.keywords})
             bound.apply_defaults()
@@ -832,7 +857,7 @@ class Reverse:
                 out += self._accumulate(s.value.id, g.name(ct), s)
             out.append(g.assign(gast.Subscript(value=g.name(d), slice=copy.deepcopy(target.slice),
                                                ctx=gast.Store()), g.const(0.0), s))
-        stack = self.stack("old_" + base, self._element_kind(target))
+        stack = self._old_values_stack(target)
         restores = self.stacks.pop_into(stack, gast.Subscript(value=g.name(base), slice=copy.deepcopy(target.slice),
                                                               ctx=gast.Store()), s)
         self.restores += [(r, ("element", base)) for r in restores]
