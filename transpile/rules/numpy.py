@@ -8,6 +8,8 @@ import re
 
 import numpy as np
 
+from .. import runtime as _rt
+
 from . import defrule, nondiff
 
 
@@ -103,7 +105,7 @@ defrule(np.cumsum, "a, axis=None",
         jvp=["np.cumsum(t_a, axis=axis)"])
 
 # linear algebra (operands of ndim <= 2)
-defrule((np.dot, np.matmul), "a, b", vjp=["dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"],
+defrule((np.dot, np.matmul, _rt.matmul), "a, b", vjp=["dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"],
         jvp=["np.dot(t_a, b)", "np.dot(a, t_b)"])
 defrule(np.inner, "a, b", vjp=["dot_vjp_a(g, a, np.transpose(b))", "np.transpose(dot_vjp_b(g, a, np.transpose(b)))"],
         jvp=["np.dot(t_a, np.transpose(b))", "np.dot(a, np.transpose(t_b))"])
