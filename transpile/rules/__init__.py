@@ -1,4 +1,5 @@
-"""Derivative rules, one dense table per library: numpy.py, math.py, builtins.py, runtime.py.
+"""Derivative rules, one dense table per library: numpy.py, math.py, builtins.py, runtime.py,
+collectives.py; batching.py holds the batching (vmap) rules and the rules of its helpers.
 
 A rule is a pair of source templates per positional parameter of a library function, spliced by
 the reverse and forward passes into generated code. A template is one Python expression over
@@ -107,4 +108,4 @@ OPERATOR_FUNCTIONS = {
     gast.USub: np.negative, gast.UAdd: np.positive,
 }
 
-from . import builtins, math, numpy, runtime  # noqa: E402,F401  (fill the tables)
+from . import batching, builtins, collectives, math, numpy, runtime  # noqa: F401  (fill the tables)

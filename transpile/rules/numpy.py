@@ -1,14 +1,14 @@
 """Derivative rules of NumPy (template names: see transpile/rules/__init__.py).
 
-Conventions, as in JAX: |x| has slope 1 at 0; maximum/minimum split a tie evenly, as do the
-max/min reductions among tied elements; x ** y has slope 0 in x where y == 0 and uses log(1) in y
-where x == 0; np.clip gives a boundary tie to `a`. dot/matmul/inner handle operands of ndim <= 2.
+Conventions at kinks, as in JAX: |x| has slope 1 at 0; maximum/minimum split a tie evenly, as do
+the max/min reductions among tied elements (fmax/fmin give it to the second argument); x ** y uses
+log(1) for its slope in y where x == 0. Unlike JAX: x ** y has slope 0 in x where y == 0 (JAX 0.10:
+nan), and np.clip gives a boundary tie wholly to `a` (JAX halves it). dot/matmul/inner take
+operands of ndim <= 2.
 """
 import re
 
 import numpy as np
-
-from .. import runtime as _rt
 
 from . import defrule, nondiff
 
@@ -105,7 +105,7 @@ defrule(np.cumsum, "a, axis=None",
         jvp=["np.cumsum(t_a, axis=axis)"])
 
 # linear algebra (operands of ndim <= 2)
-defrule((np.dot, np.matmul, _rt.matmul), "a, b", vjp=["dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"],
+defrule((np.dot, np.matmul), "a, b", vjp=["dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"],
         jvp=["np.dot(t_a, b)", "np.dot(a, t_b)"])
 defrule(np.inner, "a, b", vjp=["dot_vjp_a(g, a, np.transpose(b))", "np.transpose(dot_vjp_b(g, a, np.transpose(b)))"],
         jvp=["np.dot(t_a, np.transpose(b))", "np.dot(a, np.transpose(t_b))"])

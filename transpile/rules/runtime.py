@@ -30,6 +30,11 @@ defrule(rt.dot_vjp_a, "v, a, b", vjp=["np.dot(g, b)", None, "dot_vjp_b(v, g, b)"
 defrule(rt.dot_vjp_b, "v, a, b", vjp=["np.dot(a, g)", "dot_vjp_a(v, a, g)", None],
         jvp=["dot_vjp_b(t_v, a, b)", "dot_vjp_b(v, t_a, b)", None])
 defrule(rt.saved_copy, "value", vjp=["g"], jvp=["t_value"])
+# The adjoint of a tape keeps the tape's final capacity: the slots a reserve adds are zero again by
+# the time its adjoint runs, so the cotangent passes through. Pushes and pops are in-place writes
+# and reads by index (transforms/tape.py), differentiated as such.
+defrule(rt.tape_reserve, "tape, last", vjp=["g"], jvp=["tape_reserve(t_tape, last)"])
+defrule(rt.matmul, "a, b", vjp=["dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"], jvp=["np.dot(t_a, b)", "np.dot(a, t_b)"])
 
 nondiff(rt.zero_like, rt.balanced_eq, rt.chooser_weights, rt.reduced_size, rt.hstack_axis, rt.eye_like,
         rt.stop_gradient, rt.grad_seed, rt.new_tape, rt.range_length, rt.batch_alloc, rt.check_batch_size)

@@ -52,7 +52,7 @@ def literal_bool(t, name):
     raise TypingError(f"{name} must be a constant True or False under numba, got {t}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fixed_tuple(n):
     """A jitable turning an int array of length `n` (a compile-time constant) into a shape tuple."""
     @register_jitable

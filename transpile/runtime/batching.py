@@ -1,6 +1,7 @@
-"""Helpers that vmapped code calls: allocate batched outputs, check batch sizes."""
+"""Helpers that vmapped code calls: allocate batched outputs, check batch sizes, move batch axes."""
 import numpy as np
 from numba.core import types
+from numba.core.errors import TypingError
 from numba.extending import overload
 
 
@@ -23,17 +24,59 @@ def _batch_alloc(first, n):
     return lambda first, n: np.empty(n, dtype=type(first))
 
 
-def check_batch_size(size, expected):
-    """Mapped arguments must agree on the batch size."""
+def check_batch_size(size, expected, message):
+    """Mapped arguments must agree on the batch size; `message` names the arguments."""
     if size != expected:
-        raise ValueError(f"vmap got mapped axes of different sizes ({size} and {expected})")
+        raise ValueError(f"{message} (sizes {size} and {expected})")
     return size
 
 
-@overload(check_batch_size)
-def _check_batch_size(size, expected):
-    def impl(size, expected):
+@overload(check_batch_size, prefer_literal=True)
+def _check_batch_size(size, expected, message):
+    text = message.literal_value if isinstance(message, types.StringLiteral) else \
+        "vmap got inconsistent sizes for the mapped axes"
+
+    def impl(size, expected, message):
         if size != expected:
-            raise ValueError("vmap got mapped axes of different sizes")
+            raise ValueError(text)
         return size
     return impl
+
+
+def _permutation(ndim, source, destination):
+    """Axes order that moves axis `source` to position `destination` (both may be negative)."""
+    source, destination = source % ndim, destination % ndim
+    order = [k for k in range(ndim) if k != source]
+    order.insert(destination, source)
+    return tuple(order)
+
+
+def move_axis(x, source, destination):
+    """np.moveaxis(x, source, destination), with constant axes under Numba."""
+    return np.moveaxis(x, source, destination)
+
+
+@overload(move_axis, prefer_literal=True)
+def _move_axis(x, source, destination):
+    if not (isinstance(source, types.IntegerLiteral) and isinstance(destination, types.IntegerLiteral)):
+        raise TypingError("move_axis needs constant axes")
+    order = _permutation(x.ndim, source.literal_value, destination.literal_value)
+    return lambda x, source, destination: np.transpose(x, order)
+
+
+def batch_broadcast(x, n):
+    """`n` copies of the unbatched value `x`, stacked on a new leading axis."""
+    x = np.asarray(x)
+    return np.broadcast_to(x, (n,) + x.shape).copy()
+
+
+@overload(batch_broadcast)
+def _batch_broadcast(x, n):
+    if isinstance(x, types.Array):
+        def impl(x, n):
+            out = np.empty((n,) + x.shape, dtype=x.dtype)
+            for b in range(n):
+                out[b] = x
+            return out
+        return impl
+    return lambda x, n: np.full(n, x)

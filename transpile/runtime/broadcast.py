@@ -8,8 +8,18 @@ from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 from numba.np.numpy_support import as_dtype
 
-from ._numba import (broadcast_shape, fixed_tuple, flat, float_dtype, gather, group_index, is_array,
-                     is_scalar, shape_array, shape_of)
+from ._numba import (
+    broadcast_shape,
+    fixed_tuple,
+    flat,
+    float_dtype,
+    gather,
+    group_index,
+    is_array,
+    is_scalar,
+    shape_array,
+    shape_of,
+)
 
 
 def _float_dtype(x):
@@ -64,14 +74,14 @@ def unbroadcast(v, x):
     if not isinstance(x, np.ndarray):
         return np.sum(v) if isinstance(v, np.ndarray) else v
     if not isinstance(v, np.ndarray) or v.ndim < x.ndim:
-        return np.zeros(x.shape, _float_dtype(v)) + v
+        return broadcast_like(v, x)
     lead = v.ndim - x.ndim
     ones = tuple(lead + i for i in range(x.ndim) if x.shape[i] == 1 and v.shape[lead + i] != 1)
     if lead:
         v = np.sum(v, axis=tuple(range(lead)))
     if ones:
         v = np.sum(v, axis=tuple(i - lead for i in ones), keepdims=True)
-    return np.ascontiguousarray(v)
+    return np.ascontiguousarray(v).reshape(x.shape)
 
 
 @overload(unbroadcast)
@@ -102,7 +112,9 @@ def broadcast_like(v, x):
     """`v` broadcast to the shape of `x` (a fresh array), or `v` itself when x is a scalar."""
     if not isinstance(x, np.ndarray):
         return reshape_as(v, x)
-    return np.zeros(x.shape, _float_dtype(v)) + v
+    out = np.empty(x.shape, _float_dtype(v))
+    out[...] = v
+    return out
 
 
 @overload(broadcast_like)

@@ -10,34 +10,54 @@ from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 from numba.np.numpy_support import as_dtype
 
-from ._numba import (axis_mask, fixed_tuple, flat, float_dtype, gather, group_index, is_array, is_scalar,
-                     kept_shape, literal_bool, py_axes, reduced_count, shape_array)
-from .broadcast import _float_dtype, reshape_as
+from ._numba import (
+    axis_mask,
+    fixed_tuple,
+    flat,
+    float_dtype,
+    gather,
+    group_index,
+    is_array,
+    is_scalar,
+    kept_shape,
+    literal_bool,
+    py_axes,
+    reduced_count,
+    shape_array,
+)
+from .broadcast import _float_dtype, broadcast_like, reshape_as
+
+
+def _reduce(op, x, axis, keepdims):
+    if not isinstance(x, np.ndarray):
+        return x
+    out = op(x, axis=axis, keepdims=keepdims)
+    return np.asarray(out) if keepdims else out  # NumPy gives a scalar for a 0-d x even under keepdims
 
 
 def reduce_sum(x, axis, keepdims):
     """np.sum(x, axis=axis, keepdims=keepdims)."""
-    return np.sum(x, axis=axis, keepdims=keepdims) if isinstance(x, np.ndarray) else x
+    return _reduce(np.sum, x, axis, keepdims)
 
 
 def reduce_mean(x, axis, keepdims):
     """np.mean(x, axis=axis, keepdims=keepdims)."""
-    return np.mean(x, axis=axis, keepdims=keepdims) if isinstance(x, np.ndarray) else x
+    return _reduce(np.mean, x, axis, keepdims)
 
 
 def reduce_max(x, axis, keepdims):
     """np.max(x, axis=axis, keepdims=keepdims)."""
-    return np.max(x, axis=axis, keepdims=keepdims) if isinstance(x, np.ndarray) else x
+    return _reduce(np.max, x, axis, keepdims)
 
 
 def reduce_min(x, axis, keepdims):
     """np.min(x, axis=axis, keepdims=keepdims)."""
-    return np.min(x, axis=axis, keepdims=keepdims) if isinstance(x, np.ndarray) else x
+    return _reduce(np.min, x, axis, keepdims)
 
 
 def reduce_prod(x, axis, keepdims):
     """np.prod(x, axis=axis, keepdims=keepdims)."""
-    return np.prod(x, axis=axis, keepdims=keepdims) if isinstance(x, np.ndarray) else x
+    return _reduce(np.prod, x, axis, keepdims)
 
 
 @register_jitable
@@ -52,12 +72,12 @@ def _mul(a, b):
 
 @register_jitable
 def _max(a, b):
-    return b if b > a or b != b else a  # NaN propagates, as in np.max
+    return b if b > a or np.isnan(b) else a  # NaN propagates, as in np.max
 
 
 @register_jitable
 def _min(a, b):
-    return b if b < a or b != b else a
+    return b if b < a or np.isnan(b) else a
 
 
 def _extreme(dtype, sign):
@@ -152,7 +172,7 @@ def sum_vjp(v, x, axis, keepdims):
     """Cotangent of x in np.sum(x, axis, keepdims=...): v broadcast back to x's shape."""
     if not isinstance(x, np.ndarray):
         return reshape_as(v, x)
-    return np.zeros(x.shape, _float_dtype(v)) + _keepdims_view(v, x, axis)
+    return broadcast_like(_keepdims_view(v, x, axis), x)
 
 
 @overload(sum_vjp)
@@ -213,8 +233,9 @@ def chooser_weights(x, m, axis):
     """Where x attains its reduction m = max/min(x, axis): 1/count at each tie, 0 elsewhere (JAX)."""
     if not isinstance(x, np.ndarray):
         return 1.0
-    hit = (x == _keepdims_view(m, x, axis)).astype(_float_dtype(x))
-    return hit / np.sum(hit, axis=py_axes(axis, x.ndim), keepdims=True)
+    hit = np.asarray(x == _keepdims_view(m, x, axis), _float_dtype(x))
+    hit /= np.sum(hit, axis=py_axes(axis, x.ndim), keepdims=True)
+    return hit
 
 
 @overload(chooser_weights)

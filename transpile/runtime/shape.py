@@ -8,7 +8,7 @@ one slice otherwise (stack, vstack of 1-D rows, np.array of scalars); with axis 
 simply reshaped.
 """
 import numpy as np
-from numba import literal_unroll, types
+from numba import types
 from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 
@@ -32,10 +32,8 @@ def _untranspose(v, axes):
 
     def impl(v, axes):
         perm = np.empty(nd, np.int64)
-        i = 0
-        for a in literal_unroll(axes):
-            perm[i] = _norm_axis(a, nd)
-            i += 1
+        for i in range(nd):
+            perm[i] = _norm_axis(axes[i], nd)
         return np.transpose(v, as_tuple(np.argsort(perm)))
     return impl
 
@@ -201,7 +199,7 @@ def _unrolled(template, n, flat_axis, dtype=None):
         lines = [*head, *[line.format(i=i) for i in range(n) for line in body], tail]
         namespace = {"np": np, "_slab": _slab, "_piece": _piece, "_move": _move, "flat": flat, "dtype": dtype,
                      "reshape_as": reshape_as, "extent": _flat_extent if flat_axis else _extent}
-        exec("\n".join(lines).replace("{items}", "".join(f"p{i}, " for i in range(n))), namespace)
+        exec("\n".join(lines).replace("{items}", "".join(f"p{i}, " for i in range(n))), namespace)  # noqa: S102
         _UNROLLED[key] = namespace["impl"]
     return _UNROLLED[key]
 

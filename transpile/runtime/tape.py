@@ -90,15 +90,6 @@ def tape_reserve(tape, last):
 
 
 @register_jitable
-def tape_push(tape, top, value):
-    """Store `value` at index `top`, growing the stack when it is full."""
-    if top >= tape.shape[0]:
-        tape = tape_reserve(tape, top)
-    tape[top] = value
-    return tape
-
-
-@register_jitable
 def range_length(start, stop, step):
     """len(range(start, stop, step)), for sizing a stack before a loop."""
     if step > 0:
