@@ -126,9 +126,15 @@ def dot_vjps(v, a, b):
     return rt.dot_vjp_a(v, a, b), rt.dot_vjp_b(v, a, b), rt.eye_like(np.ones((2, 3)))
 
 
+def jacobian_pieces(out, x):
+    n, m = rt.flat_size(out), rt.flat_size(x)
+    matrix = np.arange(n * m * 1.0).reshape(n, m)
+    return n, m, rt.basis_vector(x, m - 1), rt.flat_values(out), rt.jacobian_shaped(matrix, out, x)
+
+
 TWINS = [all_helpers, unbroadcast, broadcast_like, reshape_as, select, zero_like, reduce_sum, reduce_mean,
          reduce_max, reduce_min, reduce_prod, adjoints, split_like, join_like, split_join_list, flip_axes,
-         untranspose, dot_vjps]
+         untranspose, dot_vjps, jacobian_pieces]
 
 
 @pytest.fixture(scope="module")
@@ -391,3 +397,17 @@ def test_dot_vjps_are_adjoint(nb, ranks):
 def test_shape_only_args_name_helpers():
     assert all(callable(fn) and all(isinstance(i, int) for i in pos) for fn, pos in rt.SHAPE_ONLY_ARGS.items())
     assert rt.SHAPE_ONLY_ARGS[rt.unbroadcast] == (1,)
+
+
+@pytest.mark.parametrize("out, x", [(2.0, 3.0), (np.ones((2, 3)), 3.0), (2.0, np.ones(4)), (np.ones(2), np.ones((2, 2)))],
+                         ids=["scalar-scalar", "matrix-scalar", "scalar-vector", "vector-matrix"])
+def test_jacobian_helpers(nb, out, x):
+    """Basis vectors and the final out.shape + x.shape of transforms/jacobian.py, scalars included."""
+    n, m = np.size(out), np.size(x)
+    basis = np.zeros(m)
+    basis[-1] = 1.0
+    matrix = np.arange(n * m * 1.0).reshape(n, m)
+    expected = (n, m, basis.reshape(np.shape(x)) if np.ndim(x) else 1.0, np.ravel(out) * 1.0,
+                matrix.reshape(np.shape(out) + np.shape(x)) if np.ndim(out) + np.ndim(x) else 0.0)
+    _same(jacobian_pieces(out, x), expected)
+    _same(nb.jacobian_pieces(out, x), expected)

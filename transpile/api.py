@@ -1,9 +1,11 @@
 """The public transformations (see API.md): thin constructors of Transformed objects."""
 import functools
 
+from . import tangents as tangents_check
 from .function import Transformed, as_spec
 from .ir import FunctionSpec
-from .transforms import batch, reverse, structure  # noqa: F401  (importing registers the passes)
+from .transforms import batch, forward, jacobian, reverse, segments, structure  # noqa: F401  (importing registers the passes)
+from .transforms.batch_axes import freeze as freeze_axes
 
 
 def _target_of(fun):
@@ -12,15 +14,22 @@ def _target_of(fun):
     return "python", {}
 
 
-def jit(fun=None, *, target="cpu", parallel=False, fastmath=False, cache=True, nogil=False):
-    """Compile `fun` (a function or a transformed function) for `target`."""
+def jit(fun=None, *, target="cpu", parallel=False, fastmath=False, cache=True, nogil=False, fuse=True):
+    """Compile `fun` (a function or a transformed function) for `target`.
+
+    `fuse` turns chains of elementwise NumPy operations into single loops (transforms/fuse.py).
+    """
     if fun is None:
         return functools.partial(jit, target=target, parallel=parallel, fastmath=fastmath,
-                                 cache=cache, nogil=nogil)
-    options = dict(parallel=parallel, fastmath=fastmath, cache=cache, nogil=nogil)
+                                 cache=cache, nogil=nogil, fuse=fuse)
+    options = dict(parallel=parallel, fastmath=fastmath, cache=cache, nogil=nogil, fuse=fuse)
     spec = as_spec(fun)
     if parallel:
         spec = _parallel_outer_vmap(spec)
+    if target == "cuda":
+        from .transforms.kernel import gpu_spec
+        spec = gpu_spec(spec)
+        options["fuse"] = False  # a GPU thread runs one example's scalar code: nothing to fuse
     return Transformed(spec, target, options, signature_of=_signature_of(fun))
 
 
@@ -74,13 +83,58 @@ def vjp(fun, *primals, has_aux=False):
     return (out, vjp_fun, aux) if has_aux else (out, vjp_fun)
 
 
-def vmap(fun, in_axes=0, out_axes=0, axis_name=None):
-    """Batched `fun`: maps over axis `in_axes` of each argument (None: not batched)."""
-    if axis_name is not None:
-        raise NotImplementedError("vmap axis_name (collectives) is not supported yet")
-    if isinstance(in_axes, list):
-        in_axes = tuple(in_axes)
-    spec = as_spec(fun).then("vmap", in_axes=in_axes, out_axes=out_axes)
+def jvp(fun, primals, tangents):
+    """`(fun(*primals), tangent_out)`: forward mode, the derivative of `fun` at `primals` along
+    `tangents` (one per primal, of the same structure, shape and dtype)."""
+    primals, tangents = tangents_check.check(primals, tangents)
+    argnums = tuple(k for k, p in enumerate(primals) if tangents_check.is_float_tree(p))
+    target, options = _target_of(fun)
+    key = (as_spec(fun), target, tuple(sorted(options.items())), len(primals), argnums)
+    jvp_function = _jvp_functions.get(key)
+    if jvp_function is None:
+        spec = key[0].then("jvp", argnums=argnums)
+        names = tangents_check.parameter_names(_signature_of(fun), len(primals), argnums)
+        jvp_function = _jvp_functions.setdefault(key, Transformed(spec, target, options, names))
+    return jvp_function(*primals, *[tangents[k] for k in argnums])
+
+
+_jvp_functions = {}
+
+
+def _jacobian(kind, fun, argnums):
+    if isinstance(argnums, list):
+        argnums = tuple(argnums)
+    target, options = _target_of(fun)
+    return Transformed(as_spec(fun).then(kind, argnums=argnums), target, options, _signature_of(fun))
+
+
+def jacfwd(fun, argnums=0):
+    """Jacobian of `fun` by forward mode, shape `out.shape + in.shape` (a tuple for tuple argnums)."""
+    return _jacobian("jacfwd", fun, argnums)
+
+
+def jacrev(fun, argnums=0):
+    """Jacobian of `fun` by reverse mode, shape `out.shape + in.shape` (a tuple for tuple argnums)."""
+    return _jacobian("jacrev", fun, argnums)
+
+
+def hessian(fun, argnums=0):
+    """Second derivative of `fun` w.r.t. argument `argnums` (an int), forward-over-reverse:
+    jacfwd(jacrev(fun))."""
+    if not isinstance(argnums, int):
+        raise TypeError(f"hessian: argnums must be an int for now, got {argnums!r}")
+    return jacfwd(jacrev(fun, argnums), argnums)
+
+
+def vmap(fun, in_axes=0, out_axes=0, axis_name=None, method="auto"):
+    """Batched `fun`: maps over axis `in_axes` of each argument (None: not batched).
+
+    `method` is "loop" (a loop over examples; prange under jit(parallel=True)), "vectorize"
+    (operations rewritten to act on the whole batch) or "auto" (vectorize where every statement
+    has a batching rule). `axis_name` binds collectives (tp.psum...) inside `fun`.
+    """
+    spec = as_spec(fun).then("vmap", in_axes=freeze_axes(in_axes), out_axes=freeze_axes(out_axes),
+                             axis_name=axis_name, method=method)
     target, options = _target_of(fun)
     return Transformed(spec, target, options, _signature_of(fun))
 
@@ -89,4 +143,4 @@ def show(fun, *example_args):
     """The generated Python source of `fun` (a function or transformed function)."""
     if not isinstance(fun, Transformed):
         fun = Transformed(as_spec(fun), "python", {})
-    return fun.source()
+    return fun.source(*example_args)

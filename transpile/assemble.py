@@ -5,6 +5,7 @@ Numba compiles them together. Free names become imports, literal constants, or (
 objects such as arrays) globals injected before the module runs; their content is part of
 the module's hash, so two closures over different values never share a module.
 """
+import ast
 import builtins
 import copy
 import inspect
@@ -21,6 +22,7 @@ from .cache import digest
 from .errors import TranspileError
 from .ir import FunctionSpec
 from .pipeline import build_ir
+from .transforms.fuse import NOTE, fuse_loops
 from .transforms.lower import lower_for_numba
 
 LIBRARY_PREFIXES = ("numpy", "math", "builtins", "numba", "transpile.")
@@ -85,7 +87,9 @@ def _fingerprint(value):
 class ModuleBuilder:
     """Collects the functions of one generated module and the globals they need."""
 
-    def __init__(self):
+    def __init__(self, fuse=False, parallel=False):
+        self.fuse = fuse
+        self.parallel = parallel
         self.functions = []        # (emitted name, fdef, filename)
         self.names_by_spec = {}
         self.globals = {}          # global name -> object
@@ -106,7 +110,10 @@ class ModuleBuilder:
         name = self._fresh(spec.label)
         self.names_by_spec[spec] = name
         ir = build_ir(spec)
-        fdef, namespace = lower_for_numba(ir.fdef, ir.namespace)
+        fdef, namespace = ir.fdef, ir.namespace
+        if self.fuse:
+            fdef, namespace = fuse_loops(fdef, namespace, spec.kinds, self.parallel)
+        fdef, namespace = lower_for_numba(fdef, namespace)
         _bind_callee_arguments(fdef, namespace)
         fdef.name = name
         renames = {}
@@ -204,6 +211,9 @@ def annotated_source(fdef, filename):
             lineno = int(stripped[len(_MARKER) + 1: stripped.index(")")])
             code = emit.source_line(filename, lineno)
             out.append(f"{indent}# {os.path.basename(filename)}:{lineno}: {code}")
+        elif stripped.startswith(f"{NOTE}("):
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}# {ast.literal_eval(stripped[len(NOTE) + 1:-1])}")
         else:
             out.append(line)
     return "\n".join(out)
@@ -237,9 +247,9 @@ class _MarkLines(gast.NodeTransformer):
         return node
 
 
-def build_module_source(spec):
-    """(source text, entry function name, objects to inject) for `spec`."""
-    builder = ModuleBuilder()
+def build_module_source(spec, fuse=False, parallel=False):
+    """(source text, entry function name, objects to inject) for `spec`; `fuse` for compiled targets."""
+    builder = ModuleBuilder(fuse, parallel)
     entry = builder.add(spec)
     text, injected = builder.source()
     return text, entry, injected

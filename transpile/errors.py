@@ -50,3 +50,7 @@ class CompileError(TranspileError):
 class SideEffectError(UnsupportedSyntaxError):
     """The function would change or show something outside itself (print, a write into an argument
     or a global array, a call whose result is dropped): transformed code keeps no side effects."""
+
+
+class FusionFallbackWarning(UserWarning):
+    """Fused code that Numba could not compile ran unfused instead (a bug in the fusion pass)."""

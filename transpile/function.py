@@ -1,7 +1,9 @@
 """The transformable-function object: a spec, a target, and the compiled code per call pattern."""
 import inspect
 import threading
+import warnings
 
+import numpy as np
 from numba.core.errors import TypingError
 
 from . import cache, pytree
@@ -9,9 +11,11 @@ from .analysis.kinds import STRUCTURED, kind_of_value
 from .assemble import build_module_source
 from .backends import TARGETS
 from .backends.cpu import compile_error
-from .errors import TranspileError
+from .errors import FusionFallbackWarning, TranspileError
 from .ir import FunctionSpec
-from .pipeline import ARGUMENT_CHECKS, RESULT_STRUCTURES
+from .pipeline import ARGUMENT_CHECKS, KEEPS_STRUCTURE, RESULT_STRUCTURES
+from .runtime.tape import USER_MESSAGE
+from .transforms.fuse import FUSED_MARK
 
 
 def as_spec(fun):
@@ -26,6 +30,15 @@ def as_spec(fun):
     return FunctionSpec(py_func if py_func is not None else fun)
 
 
+def _structure_owner(chain):
+    """(name, options) of the transformation that decides the result's pytree structure: the
+    outermost one, looking through those that keep their inner function's structure (vmap)."""
+    for name, options in reversed(chain):
+        if name not in KEEPS_STRUCTURE:
+            return name, options
+    return None, ()
+
+
 _SCALAR_KINDS = {float: ("f", 0), int: ("i", 0), bool: ("b", 0)}
 
 
@@ -33,7 +46,8 @@ class Generated:
     """One generated module: its source, file, entry callable and cache facts."""
 
     def __init__(self, spec, target, options):
-        source, entry, injected = build_module_source(spec)
+        fuse = target != "python" and options.get("fuse", True)
+        source, entry, injected = build_module_source(spec, fuse, options.get("parallel", False))
         if target != "python":  # compiled code differs per target and options: so does the module
             settings = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
             source = source.rstrip("\n") + f"\n\n# target: {target} ({settings})\n"
@@ -44,6 +58,8 @@ class Generated:
         self.path = path
         self.file_hit = file_hit
         self.entry_name = entry
+        self.spec = spec
+        self.fused = FUSED_MARK in source
         self.module = module
         self.callable = TARGETS[target](module, entry, names, options)
 
@@ -68,7 +84,9 @@ class Transformed:
         last_name, last_options = spec.chain[-1] if spec.chain else (None, ())
         self._last_options = dict(last_options)
         self._check = ARGUMENT_CHECKS.get(last_name)
-        self._rebuild = RESULT_STRUCTURES.get(last_name)
+        shaper, shaper_options = _structure_owner(spec.chain)
+        self._rebuild = RESULT_STRUCTURES.get(shaper)
+        self._rebuild_options = dict(shaper_options)
         self._lock = threading.Lock()
         self.signature_source = signature_of or spec.pyfunc
         self._signature = inspect.signature(self.signature_source)
@@ -108,13 +126,42 @@ class Transformed:
             if generated is None:
                 if STRUCTURED in key:
                     return self.call_structured(args)
+                if None in key:
+                    self._refuse(args, key)
                 generated = self._generate(key, args, self.spec.with_kinds(key))
             if all(type(a) in _SCALAR_KINDS for a in args):
                 self._by_scalar_types[tuple(map(type, args))] = generated
         try:
             return generated.callable(*args)
         except TypingError as exc:
-            raise compile_error(generated.path, exc) from None
+            if not generated.fused or USER_MESSAGE in str(exc):  # ours: a deliberate error, not fusion's
+                raise compile_error(generated.path, exc) from None
+        return self._unfused(generated, args)(*args)
+
+    def _unfused(self, generated, args):
+        """The same code without fusion, for a fused module Numba cannot type (a fusion bug: warn)."""
+        warnings.warn(FusionFallbackWarning(
+            f"{self.__name__}: Numba could not compile the fused code in {generated.path}; running it "
+            "unfused (tp.jit(..., fuse=False) silences this). Please report it with that file."), stacklevel=3)
+        unfused = Generated(generated.spec, self.target, {**self.options, "fuse": False})
+        with self._lock:
+            for table in (self._by_kinds, self._by_scalar_types):
+                for key, value in list(table.items()):
+                    if value is generated:
+                        table[key] = unfused
+        return unfused.callable
+
+    def _refuse(self, args, kinds):
+        """A TypeError naming the first argument that is no number, array of numbers or pytree of them."""
+        names = list(self._signature.parameters)
+        for k, (value, kind) in enumerate(zip(args, kinds)):
+            if kind is None:
+                name = names[k] if k < len(names) else f"#{k}"
+                what = f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray) else \
+                    "None" if value is None else f"a {type(value).__name__}"
+                raise TypeError(f"{self.__name__}(): argument {name!r} is {what}; transformed functions take "
+                                "floats, ints, bools, NumPy arrays of those, and tuples, lists, dicts or "
+                                "namedtuples of them")
 
     def _generate(self, key, args, spec):
         """Generate (once per key) after the transformation has vetted the arguments."""
@@ -127,8 +174,8 @@ class Transformed:
                 self._by_kinds[key] = generated
         return generated
 
-    def call_structured(self, args):
-        """Call with pytree arguments: flatten, run the code generated for this structure."""
+    def _structured(self, args):
+        """(generated code, flat leaves, tree structures) for pytree arguments."""
         leaves, treedefs = [], []
         for a in args:
             arg_leaves, treedef = pytree.flatten(a)
@@ -140,16 +187,32 @@ class Transformed:
         if generated is None:
             spec = self.spec.first("flatten", treedefs=treedefs).with_kinds(key[1])
             generated = self._generate(key, args, spec)
+        return generated, leaves, treedefs
+
+    def call_structured(self, args):
+        """Call with pytree arguments: flatten, run the code generated for this structure."""
+        generated, leaves, treedefs = self._structured(args)
         try:
             result = generated.callable(*leaves)
         except TypingError as exc:
             raise compile_error(generated.path, exc) from None
         if self._rebuild is not None:
-            result = self._rebuild(result, treedefs, **self._last_options)
+            result = self._rebuild(result, treedefs, **self._rebuild_options)
         return result
 
-    def source(self):
-        return self.generated.source
+    def source(self, *example_args):
+        """The generated source; given example arguments, the code that a call with them runs."""
+        if not example_args:
+            return self.generated.source
+        return self.generated_for(*example_args).source
+
+    def generated_for(self, *example_args):
+        """The Generated module that a call with `example_args` runs."""
+        args = self.bind(example_args, {})
+        key = tuple(map(kind_of_value, args))
+        if STRUCTURED in key:
+            return self._structured(args)[0]
+        return self._by_kinds.get(key) or self._generate(key, args, self.spec.with_kinds(key))
 
     def cache_info(self):
         """Whether the module file and (for cpu) Numba's compiled code came from the cache.

@@ -8,16 +8,20 @@ TRANSFORMS = {}
 ARGUMENT_CHECKS = {}     # transform name -> check(args, **options), run before each call
 RESULT_STRUCTURES = {}   # transform name -> rebuild(result, treedefs, **options) for pytree calls
 INNER_KINDS = {}         # transform name -> kinds of the inner function's parameters from the outer's
+WANTS_KINDS = set()      # transforms that also receive the outer parameters' kinds (`kinds=`)
+KEEPS_STRUCTURE = set()  # transforms whose results have the inner function's pytree structure
 _normalized = {}
 _built = {}
 _lock = threading.RLock()
 
 
-def register_transform(name, check_arguments=None, rebuild_result=None, inner_kinds=None):
+def register_transform(name, check_arguments=None, rebuild_result=None, inner_kinds=None,
+                       wants_kinds=False, keeps_structure=False):
     """Declare `name` in a FunctionSpec chain as the pass `fn(ir, **options) -> IRFunction`.
 
     `check_arguments` refuses bad call arguments (ints where derivatives are asked);
-    `rebuild_result` gives results of pytree calls their structure back.
+    `rebuild_result` gives results of pytree calls their structure back. `inner_kinds` is called
+    with the outer kinds, the options and `inner_chain` (the transformations below this one).
     """
     def decorate(fn):
         TRANSFORMS[name] = fn
@@ -27,6 +31,10 @@ def register_transform(name, check_arguments=None, rebuild_result=None, inner_ki
             RESULT_STRUCTURES[name] = rebuild_result
         if inner_kinds is not None:
             INNER_KINDS[name] = inner_kinds
+        if wants_kinds:
+            WANTS_KINDS.add(name)
+        if keeps_structure:
+            KEEPS_STRUCTURE.add(name)
         return fn
     return decorate
 
@@ -35,10 +43,12 @@ def base_ir(pyfunc, kinds=None):
     """The user's function in core form (normalized once per function)."""
     from .frontend.fence import check
     from .frontend.normalize import normalize
+    from .frontend.transform_calls import inline_transform_calls
     if pyfunc not in _normalized:
         sf = capture(pyfunc)
         check(sf)
         fdef, namespace = normalize(sf)
+        inline_transform_calls(fdef, namespace, sf.filename)
         _normalized[pyfunc] = (fdef, namespace, sf.filename)
     fdef, namespace, filename = _normalized[pyfunc]
     return IRFunction(fdef=fdef, namespace=namespace, filename=filename,
@@ -56,9 +66,11 @@ def build_ir(spec):
                 name, options = spec.chain[-1]
                 inner_kinds = None
                 if spec.kinds is not None:
-                    inner_kinds = INNER_KINDS.get(name, _same_kinds)(spec.kinds, **dict(options))
+                    inner_kinds = INNER_KINDS.get(name, _same_kinds)(
+                        spec.kinds, inner_chain=spec.chain[:-1], **dict(options))
                 inner = build_ir(FunctionSpec(spec.pyfunc, spec.chain[:-1], inner_kinds))
-                ir = TRANSFORMS[name](inner, **dict(options))
+                extra = {"kinds": spec.kinds} if name in WANTS_KINDS else {}
+                ir = TRANSFORMS[name](inner, **dict(options), **extra)
                 ir.spec = spec
                 ir.kinds = spec.kinds
             _built[spec] = ir

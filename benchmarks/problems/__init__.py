@@ -8,7 +8,7 @@ Numba primal and adjoint, with reference(args) -> {"primal": ..., "grad": ...}; 
 arguments, IN_AXES the batched ones (vmapped problems), VALUE_AND_GRAD that the gradient call
 also returns the value.
 """
-from benchmarks.problems import blackscholes, compile_time, euler, gmm, logreg, lstm, overhead
+from benchmarks.problems import blackscholes, compile_time, euler, fusion, gmm, logreg, lstm, overhead
 
 PROBLEMS = {
     "gmm": gmm,
@@ -16,6 +16,7 @@ PROBLEMS = {
     "euler": euler,
     "logreg": logreg,
     "blackscholes": blackscholes,
+    "fusion": fusion,
     "overhead": overhead,
     "compile": compile_time,
 }

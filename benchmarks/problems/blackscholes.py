@@ -99,6 +99,22 @@ def numba_price_delta_vega(spot, strike, maturity, rate, vol):
     return price, (delta, vega)
 
 
+@numba.njit(cache=True, parallel=True)
+def numba_price_delta_vega_parallel(spot, strike, maturity, rate, vol):
+    price = np.empty_like(spot)
+    delta = np.empty_like(spot)
+    vega = np.empty_like(spot)
+    for i in numba.prange(spot.shape[0]):
+        sqrt_t = math.sqrt(maturity[i])
+        d1 = (math.log(spot[i] / strike[i]) + (rate + 0.5 * vol[i] ** 2) * maturity[i]) / (vol[i] * sqrt_t)
+        d2 = d1 - vol[i] * sqrt_t
+        cdf1 = 0.5 * (1.0 + math.erf(d1 / SQRT2))
+        price[i] = spot[i] * cdf1 - strike[i] * math.exp(-rate * maturity[i]) * 0.5 * (1.0 + math.erf(d2 / SQRT2))
+        delta[i] = cdf1
+        vega[i] = spot[i] * math.exp(-0.5 * d1 * d1) / math.sqrt(2.0 * math.pi) * sqrt_t
+    return price, (delta, vega)
+
+
 def reference(args):
     return {"primal": numba_prices(*args), "grad": numba_price_delta_vega(*args)}
 
@@ -107,14 +123,21 @@ def build_numba(size, args):
     return Impl(grad=lambda: numba_price_delta_vega(*args), primal=lambda: numba_prices(*args))
 
 
-# ---- transpile -----------------------------------------------------------------------------------
+def build_numba_parallel(size, args):
+    return Impl(grad=lambda: numba_price_delta_vega_parallel(*args))
 
-def build_transpile(size, args):
-    import transpile as tp
 
-    grad = tp.jit(tp.vmap(tp.value_and_grad(call_price, argnums=ARGNUMS), in_axes=IN_AXES))
-    primal = tp.jit(tp.vmap(call_price, in_axes=IN_AXES))
-    return Impl(grad=lambda: grad(*args), primal=lambda: primal(*args))
+# ---- transpile: both vmap strategies, serial and with jit(parallel=True) -------------------------
+
+def transpile_builder(method, parallel=False):
+    def build(size, args):
+        import transpile as tp
+
+        greeks = tp.vmap(tp.value_and_grad(call_price, argnums=ARGNUMS), in_axes=IN_AXES, method=method)
+        grad = tp.jit(greeks, parallel=parallel)
+        primal = tp.jit(tp.vmap(call_price, in_axes=IN_AXES, method=method), parallel=parallel)
+        return Impl(grad=lambda: grad(*args), primal=lambda: primal(*args))
+    return build
 
 
 # ---- JAX, torch.func and autograd: the same function over each library's array module -------
@@ -167,7 +190,11 @@ def build_autograd(size, args):
 def rows():
     return [
         Row("numba (hand-written)", "numba", build_numba),
-        Row("transpile", "transpile", build_transpile),
+        Row("transpile (vectorize)", "transpile", transpile_builder("vectorize")),
+        Row("transpile (loop)", "transpile", transpile_builder("loop")),
+        Row("transpile (vectorize, parallel)", "transpile", transpile_builder("vectorize", parallel=True)),
+        Row("transpile (loop, parallel)", "transpile", transpile_builder("loop", parallel=True)),
+        Row("numba (hand-written, prange)", "numba", build_numba_parallel),
         Row("jax", "jax", build_jax),
         Row("torch (torch.func)", "torch", build_torch),
         Row("autograd (elementwise vjp)", "autograd", build_autograd),

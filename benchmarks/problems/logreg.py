@@ -79,6 +79,17 @@ def numba_per_example_grads(w, x, y):
     return out
 
 
+@numba.njit(cache=True, parallel=True)
+def numba_per_example_grads_parallel(w, x, y):
+    z = np.dot(x, w)
+    out = np.empty_like(x)
+    for i in numba.prange(x.shape[0]):
+        g = 1.0 / (1.0 + math.exp(-z[i])) - y[i]
+        for j in range(x.shape[1]):
+            out[i, j] = g * x[i, j]
+    return out
+
+
 def reference(args):
     return {"primal": numba_losses(*args), "grad": numba_per_example_grads(*args)}
 
@@ -87,14 +98,20 @@ def build_numba(size, args):
     return Impl(grad=lambda: numba_per_example_grads(*args), primal=lambda: numba_losses(*args))
 
 
-# ---- transpile -----------------------------------------------------------------------------------
+def build_numba_parallel(size, args):
+    return Impl(grad=lambda: numba_per_example_grads_parallel(*args))
 
-def build_transpile(size, args):
-    import transpile as tp
 
-    grad = tp.jit(tp.vmap(tp.grad(loss), in_axes=IN_AXES))
-    primal = tp.jit(tp.vmap(loss, in_axes=IN_AXES))
-    return Impl(grad=lambda: grad(*args), primal=lambda: primal(*args))
+# ---- transpile: both vmap strategies, serial and with jit(parallel=True) -------------------------
+
+def transpile_builder(method, parallel=False):
+    def build(size, args):
+        import transpile as tp
+
+        grad = tp.jit(tp.vmap(tp.grad(loss), in_axes=IN_AXES, method=method), parallel=parallel)
+        primal = tp.jit(tp.vmap(loss, in_axes=IN_AXES, method=method), parallel=parallel)
+        return Impl(grad=lambda: grad(*args), primal=lambda: primal(*args))
+    return build
 
 
 # ---- JAX, torch.func and autograd ---------------------------------------------------------------
@@ -133,7 +150,11 @@ def build_autograd(size, args):
 def rows():
     return [
         Row("numba (hand-written)", "numba", build_numba),
-        Row("transpile", "transpile", build_transpile),
+        Row("transpile (vectorize)", "transpile", transpile_builder("vectorize")),
+        Row("transpile (loop)", "transpile", transpile_builder("loop")),
+        Row("transpile (vectorize, parallel)", "transpile", transpile_builder("vectorize", parallel=True)),
+        Row("transpile (loop, parallel)", "transpile", transpile_builder("loop", parallel=True)),
+        Row("numba (hand-written, prange)", "numba", build_numba_parallel),
         Row("jax", "jax", build_jax),
         Row("torch (torch.func)", "torch", build_torch),
         Row("autograd (loop)", "autograd", build_autograd),

@@ -21,6 +21,22 @@ def assignments(stmts):
             yield from assignments(getattr(stmt, field, []) or [])
 
 
+def list_operations(stmts):
+    """(list name, value node, target node) of `lst.append(v)` and `target = lst.pop()`, the
+    list operations reverse mode's tapes use, depth first; v or target is None where absent."""
+    for stmt in stmts:
+        value = getattr(stmt, "value", None)
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                and isinstance(value.func.value, gast.Name):
+            method, lst = value.func.attr, value.func.value.id
+            if method == "append" and isinstance(stmt, gast.Expr) and len(value.args) == 1:
+                yield lst, value.args[0], None
+            elif method == "pop" and isinstance(stmt, gast.Assign) and not value.args:
+                yield lst, None, stmt.targets[0]
+        for field in ("body", "orelse"):
+            yield from list_operations(getattr(stmt, field, []) or [])
+
+
 def names_in(node):
     return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
 
@@ -86,7 +102,7 @@ def bind_args(rule, call):
 class Activity:
     """`varied`, `useful` and `active` name sets for one function."""
 
-    def __init__(self, fdef, namespace, wrt, outputs, filename):
+    def __init__(self, fdef, namespace, wrt, outputs, filename, check_rules=True):
         self.edges = []  # (target, source) meaning d target / d source may be non-zero
         for stmt in assignments(fdef.body):
             target = stmt.targets[0]
@@ -97,10 +113,16 @@ class Activity:
                 continue
             for src in diff_operands(stmt.value, namespace):
                 self.edges.append((target.id, src))
+        for lst, value, target in list_operations(fdef.body):
+            if value is not None:
+                self.edges += [(lst, src) for src in names_in(value)]
+            else:
+                self.edges.append((target.value.id if isinstance(target, gast.Subscript) else target.id, lst))
         self.varied = self._closure(set(wrt), forward=True)
         self.useful = self._closure(set(outputs), forward=False)
         self.active = self.varied & self.useful
-        self._check_rules(fdef, namespace, filename)
+        if check_rules:
+            self._check_rules(fdef, namespace, filename)
 
     def _closure(self, seeds, forward):
         found = set(seeds)

@@ -10,6 +10,8 @@ import math
 import gast
 import numpy as np
 
+from .. import runtime as rt
+from ..errors import TranspileError
 from .names import resolve
 
 _ORDER = "bifc"
@@ -21,8 +23,19 @@ _PREDICATES = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, n
                np.logical_and, np.logical_or, np.logical_not, np.isnan, np.isinf, np.isfinite}
 
 
+# adjoint helpers of the runtime -> the argument whose shape their float result takes
+_SHAPED_BY = {rt.zero_like: 0, rt.unbroadcast: 1, rt.broadcast_like: 1, rt.reshape_as: 1, rt.sum_vjp: 1,
+              rt.mean_vjp: 1, rt.dot_vjp_a: 1, rt.dot_vjp_b: 2, rt.chooser_weights: 0, rt.tape_restore: 1,
+              rt.untranspose: 0}
+_AXIS_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, rt.reduce_sum, rt.reduce_mean,
+                    rt.reduce_prod, rt.reduce_max, rt.reduce_min}
 STRUCTURED = "pytree"
-SHAPE = ("shape", None)  # the tuple `x.shape`: indexing it gives an int
+SHAPE = "shape"  # kind[0] of the tuple `x.shape` (kind[1]: its length): indexing it gives an int
+
+
+def is_gpu_array(value):
+    """Device arrays (CUDA's interface, or Numba's simulated ones) have the kinds of NumPy's."""
+    return hasattr(value, "__cuda_array_interface__") or hasattr(value, "copy_to_host")
 
 
 def kind_of_value(value):
@@ -37,8 +50,8 @@ def kind_of_value(value):
         return ("f", 0)
     if isinstance(value, (complex, np.complexfloating)):
         return ("c", 0)
-    if isinstance(value, np.ndarray):
-        letter = {"b": "b", "i": "i", "u": "i", "f": "f", "c": "c"}.get(value.dtype.kind)
+    if isinstance(value, np.ndarray) or is_gpu_array(value):
+        letter = {"b": "b", "i": "i", "u": "i", "f": "f", "c": "c"}.get(np.dtype(value.dtype).kind)
         return (letter, value.ndim) if letter else None
     return None
 
@@ -84,6 +97,7 @@ class KindInference:
         params = [a.id for a in fdef.args.args]
         self.params = dict(zip(params, param_kinds or [None] * len(params)))
         self.previous = {}
+        self.elements = {}  # name -> kinds of the elements of the tuple it holds
         for _ in range(8):
             self.current = dict(self.params)
             self.block(fdef.body)
@@ -94,6 +108,24 @@ class KindInference:
 
     def set(self, name, kind):
         self.current[name] = _join_bottom(self.current.get(name, BOTTOM), kind)
+
+    def set_elements(self, name, elements):
+        """Kinds of the elements of a tuple assigned to `name` (read back as `name[k]`)."""
+        known = self.elements.get(name, elements)
+        if len(known) != len(elements):
+            elements = ()
+        self.elements[name] = tuple(_join_bottom(a, b) for a, b in zip(known, elements))
+
+    def tuple_elements(self, node):
+        """Kinds of the elements of the tuple `node` evaluates to, or None."""
+        if isinstance(node, gast.Tuple):
+            return tuple(self.expr(e) for e in node.elts)
+        if isinstance(node, gast.Call) and not node.keywords and self.expr(node) != BOTTOM:
+            from ..assemble import callee_spec
+            spec = callee_spec(resolve(node.func, self.ns))
+            if spec is not None:
+                return _callee_result(spec, [self.expr(a) for a in node.args])[1]
+        return None
 
     def lookup(self, name):
         if name in self.current:
@@ -109,6 +141,9 @@ class KindInference:
         for s in stmts:
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
                 self.set(s.targets[0].id, self.expr(s.value))
+                elements = self.tuple_elements(s.value)
+                if elements is not None:
+                    self.set_elements(s.targets[0].id, elements)
             elif isinstance(s, gast.For):
                 self.set(s.target.id, ("i", 0))
                 self.block(s.body)
@@ -134,7 +169,7 @@ class KindInference:
             if a is None or b is None:
                 return None
             if isinstance(node.op, gast.MatMult):
-                return None
+                return _matmul_kind(a, b)
             letter = _promote(a[0], b[0])
             if letter == "b" and not isinstance(node.op, (gast.BitAnd, gast.BitOr, gast.BitXor)):
                 letter = "i"
@@ -170,20 +205,39 @@ class KindInference:
             if node.attr == "T":
                 return base
             if node.attr == "shape":
-                return SHAPE
+                return (SHAPE, base[1] if base is not None and base != BOTTOM else None)
             return None
         if isinstance(node, gast.Call):
             return self.call(node)
         return None
 
     def subscript(self, node):
-        return subscript_kind(self.expr(node.value), node.slice, self.expr)
+        base, index = node.value, node.slice
+        if isinstance(base, gast.Name) and base.id in self.elements and isinstance(index, gast.Constant) \
+                and isinstance(index.value, int) and -len(self.elements[base.id]) <= index.value < len(self.elements[base.id]):
+            kind = self.elements[base.id][index.value]
+            return None if kind == BOTTOM else kind
+        return subscript_kind(self.expr(base), index, self.expr)
 
     def call(self, node):
         fn = resolve(node.func, self.ns)
         args = [self.expr(a) if not isinstance(a, (gast.Tuple, gast.List)) else None
                 for a in node.args]
         has_keywords = bool(node.keywords)
+        if fn is rt.new_tape:  # reverse mode's typed stacks, seen by a second reverse pass
+            return (args[0][0], 1) if args[0] is not None else None
+        if fn in (rt.tape_reserve, rt.saved_copy):
+            return args[0]
+        if fn is rt.grad_seed:
+            return ("f", 0)
+        if fn is rt.range_length:
+            return ("i", 0)
+        shaped_by = _SHAPED_BY.get(fn)
+        if shaped_by is not None and len(args) > shaped_by and args[shaped_by] is not None:
+            letter, ndim = args[shaped_by]
+            return ("f" if letter in "bif" else letter, ndim)
+        if fn in (np.matmul, np.dot, rt.matmul):  # before the ufunc rule: np.matmul is a ufunc
+            return _matmul_kind(*args) if len(args) == 2 and not has_keywords and None not in args else None
         if fn in (builtins.len, builtins.int):
             return ("i", 0)
         if fn is builtins.float:
@@ -211,18 +265,91 @@ class KindInference:
             for a in args:
                 letter = _promote(letter, a[0])
             return (letter, _rank(args))
+        if fn in _AXIS_REDUCTIONS and args and args[0] is not None and args[0][1]:
+            reduced = _axis_reduction_rank(node, args[0][1])
+            if reduced is not None:
+                return ("f" if args[0][0] in "bif" else args[0][0], reduced)
         if fn in _REDUCTIONS and len(node.args) == 1 and not has_keywords and args[0] is not None:
             return ("f" if args[0][0] in "bif" else args[0][0], 0)
+        if fn in (np.where, rt.select) and len(args) == 3 and None not in args:
+            letter = _promote(args[1][0], args[2][0])
+            return ("i" if letter == "b" else letter, _rank(args))
+        if fn is np.reshape and len(node.args) == 2 and isinstance(node.args[1], gast.Tuple) and args[0] is not None:
+            return (args[0][0], len(node.args[1].elts))
         if fn in _FLOAT_ARRAY_MAKERS and not has_keywords:
-            return ("f", None)
+            return ("f", self._created_rank(fn, node.args))
         if fn in _LIKE_MAKERS and not has_keywords and args and args[0] is not None:
             return args[0] if fn is not np.zeros_like else ("f" if args[0][0] in "bif" else args[0][0], args[0][1])
+        from ..assemble import callee_spec
+        spec = callee_spec(fn)
+        if spec is not None and not has_keywords:
+            return _callee_result(spec, args)[0]
         return None
+
+    def _created_rank(self, fn, args):
+        """The rank of np.zeros(shape)-like arrays where the call shows it, else None."""
+        if fn is np.eye:
+            return 2
+        if fn is np.linspace:
+            return 1
+        if args and isinstance(args[0], (gast.Tuple, gast.List)):
+            return len(args[0].elts)
+        if args and self.expr(args[0]) == ("i", 0):
+            return 1
+        if args and isinstance(self.expr(args[0]), tuple) and self.expr(args[0])[0] == SHAPE:
+            return self.expr(args[0])[1]
+        return None
+
+
+def _axis_reduction_rank(call, ndim):
+    """Rank of np.sum(x, axis, keepdims=...) (or reduce_sum(x, axis, keepdims)) with constant options."""
+    options = dict(zip(("axis", "keepdims"), call.args[1:]))
+    options.update({k.arg: k.value for k in call.keywords})
+    axis, keepdims = options.get("axis", gast.Constant(value=None, kind=None)), options.get("keepdims")
+    if not isinstance(axis, gast.Constant) or not (keepdims is None or isinstance(keepdims, gast.Constant)):
+        return None
+    if keepdims is not None and keepdims.value:
+        return ndim
+    if axis.value is None:
+        return 0
+    return ndim - 1 if isinstance(axis.value, int) else None
+
+
+def _matmul_kind(a, b):
+    """a @ b for operands of rank 1 or 2 (the rank drops by one per vector operand)."""
+    if a[1] not in (1, 2) or b[1] not in (1, 2) or a[0] is None or b[0] is None:
+        return None
+    letter = _promote(a[0], b[0])
+    return ("i" if letter == "b" else letter, a[1] + b[1] - 2)
+
+
+_CALLEE_RESULTS = {}  # spec with argument kinds -> (kind, element kinds); None while being inferred
+
+
+def _callee_result(spec, arg_kinds):
+    """(kind, tuple element kinds or None) of what a call of the user function `spec` returns."""
+    from ..pipeline import build_ir
+    spec = spec.with_kinds(tuple(arg_kinds))
+    if spec in _CALLEE_RESULTS:
+        return _CALLEE_RESULTS[spec] or (None, None)  # a recursive call's result is unknown
+    _CALLEE_RESULTS[spec] = None
+    try:
+        ir = build_ir(spec)
+    except TranspileError:  # reported where the call is generated; here the result is just unknown
+        return None, None
+    inference = KindInference(ir.fdef, ir.namespace, spec.kinds)
+    result = ir.fdef.body[-1].value
+    if isinstance(result, gast.Name):
+        found = inference.kinds.get(result.id), inference.elements.get(result.id)
+    else:
+        found = inference.expr(result), None
+    _CALLEE_RESULTS[spec] = found
+    return found
 
 
 def subscript_kind(base, index, kind_of):
     """The kind of `base[index]`; `kind_of` gives the kind of an index node."""
-    if base == SHAPE:
+    if base is not None and base != BOTTOM and base[0] == SHAPE:
         return ("i", 0) if not isinstance(index, (gast.Slice, gast.Tuple)) else None
     if base is None or base == BOTTOM or base[1] is None or base[1] == 0:
         return None

@@ -60,3 +60,15 @@ def bind_object(namespace, pool, preferred, obj):
     pool.taken.add(name)
     namespace[name] = obj
     return name
+
+
+class LoadRenamer(gast.NodeTransformer):
+    """Renames reads (not writes) of names: `x` -> mapping[x] where it is loaded."""
+
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.mapping:
+            node.id = self.mapping[node.id]
+        return node

@@ -9,7 +9,8 @@ from ..errors import CompileError
 
 def compile_cpu(module, entry, function_names, options):
     flags = dict(cache=options.get("cache", True), parallel=options.get("parallel", False),
-                 fastmath=options.get("fastmath", False), nogil=options.get("nogil", False))
+                 fastmath=options.get("fastmath", False), nogil=options.get("nogil", False),
+                 error_model="numpy")  # x / 0 is inf or nan, as for NumPy arrays; no per-division checks
     for name in function_names:
         fn = getattr(module, name)
         if not isinstance(fn, numba.core.dispatcher.Dispatcher):  # compiled by an earlier load

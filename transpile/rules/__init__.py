@@ -35,6 +35,7 @@ class Rule:
 
 _RULES = {}
 _NONDIFF = set()
+_CARRIERS = {}
 
 
 def _parse_spec(spec):
@@ -57,6 +58,30 @@ def defrule(fns, spec, vjp=(), jvp=()):
     jvp = tuple(jvp) + (None,) * (n - len(jvp))
     for fn in fns if isinstance(fns, tuple) else (fns,):
         _RULES.setdefault(fn, []).append(Rule(fn, signature, vjp, jvp, sequence))
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """A function that moves values without computing with them (a list tape's restore): its
+    output tangent is one template over all `t_<param>`, zeros standing for inactive ones."""
+    fn: object
+    signature: inspect.Signature
+    jvp: str
+
+
+def defcarrier(fns, spec, jvp):
+    """Register the whole-output jvp template of value-carrying functions (forward mode only)."""
+    signature, _ = _parse_spec(spec)
+    gast.parse(jvp, mode="eval")
+    for fn in fns if isinstance(fns, tuple) else (fns,):
+        _CARRIERS[fn] = Carrier(fn, signature, jvp)
+
+
+def lookup_carrier(fn):
+    try:
+        return _CARRIERS.get(fn)
+    except TypeError:
+        return None
 
 
 def nondiff(*fns):

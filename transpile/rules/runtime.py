@@ -1,8 +1,10 @@
 """Derivative rules of the runtime helpers that templates call, so generated code can itself be
 differentiated. Most helpers are linear in their first argument and come in transpose pairs:
 unbroadcast/broadcast_like, sum_vjp/reduce_sum, split_like/join_like, dot_vjp_a/np.dot."""
+import numpy as np
+
 from .. import runtime as rt
-from . import defrule, nondiff
+from . import defcarrier, defrule, lookup, nondiff
 
 _REDUCE = "x, axis, keepdims"
 defrule(rt.unbroadcast,    "v, x", vjp=["broadcast_like(g, v)"], jvp=["unbroadcast(t_v, x)"])
@@ -29,12 +31,32 @@ defrule(rt.dot_vjp_a, "v, a, b", vjp=["np.dot(g, b)", None, "dot_vjp_b(v, g, b)"
         jvp=["dot_vjp_a(t_v, a, b)", None, "dot_vjp_a(v, a, t_b)"])
 defrule(rt.dot_vjp_b, "v, a, b", vjp=["np.dot(a, g)", "dot_vjp_a(v, a, g)", None],
         jvp=["dot_vjp_b(t_v, a, b)", "dot_vjp_b(v, t_a, b)", None])
-defrule(rt.saved_copy, "value", vjp=["g"], jvp=["t_value"])
+defrule(rt.saved_copy, "value", vjp=["g"], jvp=["saved_copy(t_value)"])
 # The adjoint of a tape keeps the tape's final capacity: the slots a reserve adds are zero again by
 # the time its adjoint runs, so the cotangent passes through. Pushes and pops are in-place writes
 # and reads by index (transforms/tape.py), differentiated as such.
 defrule(rt.tape_reserve, "tape, last", vjp=["g"], jvp=["tape_reserve(t_tape, last)"])
+
+
+def _twin(fn, numpy_fn, spec):
+    """`fn` computes `numpy_fn` in a form Numba compiles (transforms/lower.py): the same templates."""
+    rule = lookup(numpy_fn)
+    defrule(fn, spec, vjp=rule.vjp, jvp=rule.jvp)
+
+
+_twin(rt.reduce_var, np.var, "a, axis, ddof, keepdims")
+_twin(rt.reduce_std, np.std, "a, axis, ddof, keepdims")
+_twin(rt.inner, np.inner, "a, b")
+_twin(rt.squeeze_axes, np.squeeze, "a, axis")
 defrule(rt.matmul, "a, b", vjp=["dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"], jvp=["np.dot(t_a, b)", "np.dot(a, t_b)"])
 
+# Jacobian assembly (transforms/jacobian.py)
+defrule(rt.flat_values, "v", vjp=["reshape_as(g, v)"], jvp=["flat_values(t_v)"])
+defrule(rt.jacobian_shaped, "matrix, out, x", vjp=["reshape_as(g, matrix)"], jvp=["jacobian_shaped(t_matrix, out, x)"])
+
+# a list tape's restore: the tangent list tape is restored alongside
+defcarrier(rt.tape_restore, "stack, current", jvp="tape_restore(t_stack, t_current)")
+
 nondiff(rt.zero_like, rt.balanced_eq, rt.chooser_weights, rt.reduced_size, rt.hstack_axis, rt.eye_like,
-        rt.stop_gradient, rt.grad_seed, rt.new_tape, rt.range_length, rt.batch_alloc, rt.check_batch_size)
+        rt.stop_gradient, rt.grad_seed, rt.new_tape, rt.range_length, rt.batch_alloc, rt.check_batch_size,
+        rt.flat_size, rt.basis_vector)

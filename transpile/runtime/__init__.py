@@ -6,10 +6,13 @@ Python and compiles under `numba.njit` (nopython). The derivative helpers also h
 """
 from numba import prange
 
-from .batching import batch_alloc, batch_broadcast, check_batch_size, move_axis
+from .batching import batch_alloc, batch_broadcast, check_batch_size, erf_elementwise, move_axis, scale_rows
 from .broadcast import balanced_eq, broadcast_like, reshape_as, select, unbroadcast, zero_like
+from .jacobian import basis_vector, flat_size, flat_values, jacobian_shaped
+from .fused import fused_cast, fused_empty
 from .linalg import dot_vjp_a, dot_vjp_b, eye_like, matmul
 from .markers import stop_gradient
+from .numpy_twins import inner, reduce_std, reduce_var, squeeze_axes
 from .reduce import (
     chooser_weights,
     mean_vjp,
@@ -26,11 +29,14 @@ from .shape import flip_axes, hstack_axis, join_like, split_like, untranspose
 from .tape import grad_seed, new_tape, range_length, saved_copy, tape_reserve, tape_restore
 
 __all__ = [
-    "balanced_eq", "batch_alloc", "batch_broadcast", "broadcast_like", "check_batch_size", "chooser_weights", "dot_vjp_a", "dot_vjp_b",
+    "balanced_eq", "batch_alloc", "batch_broadcast", "broadcast_like", "check_batch_size", "chooser_weights", "dot_vjp_a", "dot_vjp_b", "erf_elementwise",
     "eye_like", "flip_axes", "grad_seed", "hstack_axis", "join_like", "matmul", "mean_vjp", "move_axis", "new_tape", "prange",
     "prod_others", "range_length", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reduced_size",
-    "reshape_as", "saved_copy", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
+    "reshape_as", "saved_copy", "scale_rows", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
     "tape_restore", "unbroadcast", "untranspose", "zero_like",
+    "fused_cast", "fused_empty",
+    "inner", "reduce_std", "reduce_var", "squeeze_axes",
+    "basis_vector", "flat_size", "flat_values", "jacobian_shaped",
 ]
 
 # Arguments (by position) that a helper reads only for their shape/rank, never their values:
@@ -39,4 +45,5 @@ SHAPE_ONLY_ARGS = {
     zero_like: (0,), reshape_as: (1,), unbroadcast: (1,), broadcast_like: (1,),
     sum_vjp: (1,), mean_vjp: (1,), reduced_size: (0,), hstack_axis: (0,),
     split_like: (1,), join_like: (1,), dot_vjp_a: (1,), dot_vjp_b: (2,), eye_like: (0,),
+    jacobian_shaped: (1, 2),
 }

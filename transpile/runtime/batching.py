@@ -1,8 +1,11 @@
 """Helpers that vmapped code calls: allocate batched outputs, check batch sizes, move batch axes."""
+import math
+
 import numpy as np
 from numba.core import types
 from numba.core.errors import TypingError
 from numba.extending import overload
+from numba.np.numpy_support import as_dtype
 
 
 def batch_alloc(first, n):
@@ -52,8 +55,8 @@ def _permutation(ndim, source, destination):
 
 
 def move_axis(x, source, destination):
-    """np.moveaxis(x, source, destination), with constant axes under Numba."""
-    return np.moveaxis(x, source, destination)
+    """np.moveaxis(x, source, destination) as a contiguous array (constant axes under Numba)."""
+    return np.ascontiguousarray(np.moveaxis(x, source, destination))
 
 
 @overload(move_axis, prefer_literal=True)
@@ -61,7 +64,7 @@ def _move_axis(x, source, destination):
     if not (isinstance(source, types.IntegerLiteral) and isinstance(destination, types.IntegerLiteral)):
         raise TypingError("move_axis needs constant axes")
     order = _permutation(x.ndim, source.literal_value, destination.literal_value)
-    return lambda x, source, destination: np.transpose(x, order)
+    return lambda x, source, destination: np.ascontiguousarray(np.transpose(x, order))
 
 
 def batch_broadcast(x, n):
@@ -80,3 +83,37 @@ def _batch_broadcast(x, n):
             return out
         return impl
     return lambda x, n: np.full(n, x)
+
+
+def erf_elementwise(x):
+    """math.erf of every element (NumPy has no erf ufunc): the batched form of math.erf."""
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+@overload(erf_elementwise)
+def _erf_elementwise(x):
+    def impl(x):
+        out = np.empty(x.shape, dtype=np.float64)
+        flat_x, flat_out = x.ravel(), out.ravel()
+        for k in range(flat_x.size):
+            flat_out[k] = math.erf(flat_x[k])
+        return out
+    return impl
+
+
+def scale_rows(v, a):
+    """Row i of `a` times `v[i]`: per example, a batched scalar times a batched vector."""
+    return v[:, None] * a
+
+
+@overload(scale_rows)
+def _scale_rows(v, a):
+    dtype = np.result_type(as_dtype(v.dtype), as_dtype(a.dtype))
+
+    def impl(v, a):
+        out = np.empty((a.shape[0], a.shape[1]), dtype=dtype)
+        for i in range(a.shape[0]):
+            for j in range(a.shape[1]):
+                out[i, j] = v[i] * a[i, j]
+        return out
+    return impl

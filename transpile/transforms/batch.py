@@ -1,155 +1,211 @@
-"""vmap by the loop strategy: the batched function loops over examples and calls the original.
+"""vmap: the batched variant of a function, by one of two strategies.
 
-Every body works, data-dependent branches included (each example takes its own branch);
-under `jit(parallel=True)` the loop is a `prange`, so examples run on all cores.
+- loop: the batched function loops over examples and calls the per-example function. Every body
+  works, data-dependent branches included (each example takes its own branch); under
+  `jit(parallel=True)` the loop is a `prange`, so examples run on all cores. Collectives
+  (`tp.psum(x, axis_name)`) split the body into segments (segments.py), each looped separately.
+- vectorize (vectorize.py): batching rules rewrite each operation to act on the whole batch.
+
+`method="auto"` takes vectorize when every statement has a batching rule, else loop.
 """
-import copy
-
 import gast
+import numpy as np
 
 from .. import gastutil as g
+from .. import runtime
 from ..analysis.names import NamePool, all_names, bind_object
-from ..errors import TranspileError
 from ..ir import IRFunction
 from ..pipeline import register_transform
+from .batch_axes import example_kinds, leaf_in_axes, leaf_out_axes, leaf_paths, resolve_in_axes, result_structure, treedefs_of
+from .segments import segment_spec, split
 
-
-def _example_index(array, axis, b):
-    """`array[b]`, or `array[:, b]` for axis 1, and so on."""
-    if axis == 0:
-        index = g.name(b)
-    else:
-        full = gast.Slice(lower=None, upper=None, step=None)
-        index = gast.Tuple(elts=[copy.deepcopy(full) for _ in range(axis)] + [g.name(b)],
-                           ctx=gast.Load())
-    return gast.Subscript(value=g.name(array), slice=index, ctx=gast.Load())
-
-
-def normalize_in_axes(in_axes, nparams, filename):
-    axes = (in_axes,) * nparams if in_axes is None or isinstance(in_axes, int) else tuple(in_axes)
-    if len(axes) != nparams:
-        raise TranspileError(f"vmap in_axes has {len(axes)} entries for a function of {nparams} "
-                             "arguments", filename=filename,
-                             hint="Give one entry per positional argument (None: not batched).")
-    if all(a is None for a in axes):
-        raise TranspileError("vmap needs at least one batched argument (in_axes are all None)",
-                             filename=filename)
-    for a in axes:
-        if a is not None and (not isinstance(a, int) or a < 0):
-            raise TranspileError(f"vmap in_axes entries must be None or a non-negative int, got {a!r}",
-                                 filename=filename)
-    return axes
-
-
-def _example_kinds(kinds, in_axes=0, **options):
-    """Kinds seen by the function being batched: mapped arguments lose one axis."""
-    axes = (in_axes,) * len(kinds) if in_axes is None or isinstance(in_axes, int) else in_axes
-    out = []
-    for kind, axis in zip(kinds, axes):
-        if axis is None or kind is None:
-            out.append(kind)
-        else:
-            out.append((kind[0], kind[1] - 1) if kind[1] else None)
-    return tuple(out)
+METHODS = ("auto", "loop", "vectorize")
 
 
 def result_arity(fdef):
     """k when the function always returns a k-tuple display, else None (a single result)."""
-    ret = fdef.body[-1].value
-    if not isinstance(ret, gast.Name):
-        return None
-    sizes = {len(s.value.elts) if isinstance(s.value, gast.Tuple) else None
-             for s in gast.walk(fdef) if isinstance(s, gast.Assign)
-             and isinstance(s.targets[0], gast.Name) and s.targets[0].id == ret.id}
-    return sizes.pop() if len(sizes) == 1 and None not in sizes else None
+    structure = result_structure(fdef)
+    return None if structure is None else len(structure)
 
 
-@register_transform("vmap", inner_kinds=_example_kinds)
-def vmap_loop(ir, in_axes=0, out_axes=0, parallel=False):
-    from .. import runtime
-    params = [a.id for a in ir.fdef.args.args]
-    axes = normalize_in_axes(in_axes, len(params), ir.filename)
-    namespace = {}
-    pool = NamePool(params, all_names(ir.fdef))
-    body_fn = bind_object(namespace, pool, ir.spec.label, ir.spec)
-    check = bind_object(namespace, pool, "check_batch_size", runtime.check_batch_size)
-    alloc = bind_object(namespace, pool, "batch_alloc", runtime.batch_alloc)
-    loop_range = bind_object(namespace, pool, "prange", runtime.prange) if parallel else "range"
-    loc = ir.fdef
-    mapped = [(p, a) for p, a in zip(params, axes) if a is not None]
-    n = pool.fresh("batch_size")
-    shape = pool.fresh("shape")
-    stmts = [g.assign(shape, gast.Attribute(value=g.name(mapped[0][0]), attr="shape", ctx=gast.Load()), loc),
-             g.assign(n, gast.Subscript(value=g.name(shape), slice=g.const(mapped[0][1]), ctx=gast.Load()), loc)]
-    for p, a in mapped[1:]:
-        other_shape, other = pool.fresh("shape"), pool.fresh("size")
-        stmts += [g.assign(other_shape, gast.Attribute(value=g.name(p), attr="shape", ctx=gast.Load()), loc),
-                  g.assign(other, gast.Subscript(value=g.name(other_shape), slice=g.const(a), ctx=gast.Load()), loc),
-                  g.assign(pool.fresh("checked"), g.call(check, [g.name(other), g.name(n)]), loc)]
+class LoopBatcher:
+    """Writes the batched function: batch size, one loop per segment, collectives in between."""
 
-    def one_example(b):
-        """Statements computing the result for example `b`, and the result's name."""
-        out, args = [], []
-        for p, a in zip(params, axes):
-            if a is None:
-                args.append(g.name(p))
+    def __init__(self, ir, axes, parallel, namespace=None, pool=None):
+        self.ir = ir
+        self.params = ir.params
+        self.axes = axes
+        self.namespace = {} if namespace is None else namespace
+        self.pool = pool or NamePool(self.params, all_names(ir.fdef))
+        self.loc = ir.fdef
+        self.stmts = []
+        self.parallel = parallel
+
+    def helper(self, name):
+        return bind_object(self.namespace, self.pool, name, getattr(runtime, name))
+
+    def emit(self, target, value):
+        self.stmts.append(g.assign(target, value, self.loc))
+
+    def fresh(self, base, value):
+        name = self.pool.fresh(base)
+        self.emit(name, value)
+        return name
+
+    def batch_first(self):
+        """(name, 0 or None) per parameter: arguments mapped along another axis get a contiguous
+        copy with the batch axis first, so that each example is one contiguous block."""
+        out = []
+        for p, axis in zip(self.params, self.axes):
+            if axis:
+                p = self.fresh(p + "_batch_first", g.call(self.helper("move_axis"), [g.name(p), g.const(axis),
+                                                                                       g.const(0)]))
+                axis = 0
+            out.append((p, axis))
+        return out
+
+    def batch_size(self):
+        """The batch size from the first mapped argument; the others are checked against it."""
+        mapped = [(p, a) for p, a in zip(self.params, self.axes) if a is not None]
+        (first, axis), others = mapped[0], mapped[1:]
+        shape = self.fresh("shape", gast.Attribute(value=g.name(first), attr="shape", ctx=gast.Load()))
+        n = self.fresh("batch_size", gast.Subscript(value=g.name(shape), slice=g.const(axis), ctx=gast.Load()))
+        check = self.helper("check_batch_size") if others else None
+        for p, a in others:
+            other_shape = self.fresh("shape", gast.Attribute(value=g.name(p), attr="shape", ctx=gast.Load()))
+            size = self.fresh("size", gast.Subscript(value=g.name(other_shape), slice=g.const(a), ctx=gast.Load()))
+            message = (f"vmap got inconsistent sizes for the mapped axes: axis {a} of argument {p!r} "
+                       f"differs from axis {axis} of argument {first!r}")
+            self.fresh("checked", g.call(check, [g.name(size), g.name(n), g.const(message)]))
+        return n
+
+    def map_call(self, fn, args, n, structure, out_axes):
+        """Call `fn` once per example; args are (name, 0 for batched or None). One (name, axis) per
+        result leaf: the batched array (axis 0), or the first example's value for out_axes None."""
+        paths = leaf_paths(structure)
+
+        def one_example(b, stmts):
+            call_args = []
+            for name, axis in args:
+                if axis is None:
+                    call_args.append(g.name(name))
+                    continue
+                item = self.pool.fresh(name + "_b")
+                stmts.append(g.assign(item, gast.Subscript(value=g.name(name), slice=g.name(b), ctx=gast.Load()),
+                                      self.loc))
+                call_args.append(g.name(item))
+            result = self.pool.fresh("result_b")
+            stmts.append(g.assign(result, g.call(fn, call_args), self.loc))
+            parts = {(): result}
+            for path in paths:
+                for depth in range(1, len(path) + 1):
+                    if path[:depth] not in parts:
+                        node, k = parts[path[:depth - 1]], path[depth - 1]
+                        parts[path[:depth]] = self.pool.fresh(f"{node}_{k}")
+                        stmts.append(g.assign(parts[path[:depth]], gast.Subscript(
+                            value=g.name(node), slice=g.const(k), ctx=gast.Load()), self.loc))
+            return [parts[path] for path in paths]
+
+        first = self.fresh("first", g.const(0))
+        first_leaves = one_example(first, self.stmts)
+        outs = []
+        alloc = self.helper("batch_alloc")
+        for leaf, axis in zip(first_leaves, out_axes):
+            if axis is None:
+                outs.append((leaf, None))
                 continue
-            item = pool.fresh(p + "_b")
-            out.append(g.assign(item, _example_index(p, a, b), loc))
-            args.append(g.name(item))
-        result = pool.fresh("result_b")
-        out.append(g.assign(result, g.call(body_fn, args), loc))
-        return out, result
+            out = self.fresh("batched", g.call(alloc, [g.name(leaf), g.name(n)]))
+            self.stmts.append(g.assign(gast.Subscript(value=g.name(out), slice=g.name(first), ctx=gast.Store()),
+                                       g.name(leaf), self.loc))
+            outs.append((out, 0))
+        b = self.pool.fresh("b")
+        body = []
+        leaves = one_example(b, body)
+        for leaf, (out, axis) in zip(leaves, outs):
+            if axis is not None:
+                body.append(g.assign(gast.Subscript(value=g.name(out), slice=g.name(b), ctx=gast.Store()),
+                                     g.name(leaf), self.loc))
+        loop_range = self.helper("prange") if self.parallel else "range"
+        self.stmts.append(g.located(gast.For(target=g.name(b, store=True),
+                                             iter=g.call(loop_range, [g.const(1), g.name(n), g.const(1)]),
+                                             body=body, orelse=[], type_comment=None), self.loc))
+        return outs
 
-    arity = result_arity(ir.fdef)
-    parts = range(arity or 1)
+    def collective(self, coll, env, n):
+        """Statements computing `coll` over the batch; returns (name, axis) of its value."""
+        if coll.kind == "index":
+            np_name = bind_object(self.namespace, self.pool, "np", np)
+            return self.fresh(coll.target, g.call(f"{np_name}.arange", [g.name(n)])), 0
+        if isinstance(coll.arg, gast.Constant):
+            stacked = self.fresh(coll.target + "_all", g.call(self.helper("batch_broadcast"), [coll.arg, g.name(n)]))
+        else:
+            name, axis = env[coll.arg.id]
+            if axis is None:
+                stacked = self.fresh(name + "_all", g.call(self.helper("batch_broadcast"), [g.name(name), g.name(n)]))
+            else:
+                stacked = name
+        if coll.kind == "gather":
+            return stacked, None
+        if coll.kind == "scatter":
+            rows = g.call(self.helper("reduce_sum"), [g.name(stacked), g.const(0), g.const(False)])
+            return self.fresh(coll.target, rows), 0
+        reducer = {"psum": "reduce_sum", "pmean": "reduce_mean", "pmax": "reduce_max",
+                   "pmin": "reduce_min"}[coll.fn.__name__]
+        value = g.call(self.helper(reducer), [g.name(stacked), g.const(0), g.const(False)])
+        return self.fresh(coll.target, value), None
 
-    def split(result):
-        """The names of the result's parts: the result itself, or one per tuple element."""
-        if arity is None:
-            return [], [result]
-        names = [pool.fresh(f"{result}_{j}") for j in parts]
-        return [g.assign(name, gast.Subscript(value=g.name(result), slice=g.const(j), ctx=gast.Load()), loc)
-                for j, name in enumerate(names)], names
+    def finish(self, outs, structure, out_axes):
+        """Move batch axes where out_axes asks, rebuild the result's tuples, return."""
+        finals = []
+        for (name, axis), out_axis in zip(outs, out_axes):
+            if axis is not None and out_axis not in (None, 0):
+                name = self.fresh("moved", g.call(self.helper("move_axis"),
+                                                  [g.name(name), g.const(0), g.const(out_axis)]))
+            finals.append(name)
+        finals = iter(finals)
 
-    first_index = pool.fresh("first")
-    stmts.append(g.assign(first_index, g.const(0), loc))
-    first_stmts, first = one_example(first_index)
-    stmts += first_stmts
-    split_stmts, first_parts = split(first)
-    stmts += split_stmts
-    outs = [pool.fresh("batched") for _ in parts]
-    for out, part in zip(outs, first_parts):
-        stmts.append(g.assign(out, g.call(alloc, [g.name(part), g.name(n)]), loc))
-        stmts.append(g.assign(gast.Subscript(value=g.name(out), slice=g.name(first_index), ctx=gast.Store()),
-                              g.name(part), loc))
-    b = pool.fresh("b")
-    body, result = one_example(b)
-    split_stmts, result_parts = split(result)
-    body += split_stmts
-    for out, part in zip(outs, result_parts):
-        body.append(g.assign(gast.Subscript(value=g.name(out), slice=g.name(b), ctx=gast.Store()),
-                             g.name(part), loc))
-    stmts.append(g.located(gast.For(target=g.name(b, store=True),
-                                    iter=g.call(loop_range, [g.const(1), g.name(n), g.const(1)]),
-                                    body=body, orelse=[], type_comment=None), loc))
-    finals = []
-    for j, out in enumerate(outs):
-        axis = out_axes[j] if isinstance(out_axes, tuple) else out_axes
-        if axis:
-            np_name = bind_object(namespace, pool, "np", __import__("numpy"))
-            moved = pool.fresh("moved")
-            stmts.append(g.assign(moved, g.call(f"{np_name}.moveaxis",
-                                                [g.name(out), g.const(0), g.const(axis)]), loc))
-            out = moved
-        finals.append(out)
-    ret = finals[0]
-    if arity is not None:
-        ret = pool.fresh("batched_results")
-        stmts.append(g.assign(ret, gast.Tuple(elts=[g.name(f) for f in finals], ctx=gast.Load()), loc))
-    stmts.append(g.located(gast.Return(value=g.name(ret)), loc))
+        def rebuild(sub):
+            if sub is None:
+                return next(finals)
+            parts = [rebuild(s) for s in sub]
+            return self.fresh("batched_results", gast.Tuple(elts=[g.name(p) for p in parts], ctx=gast.Load()))
+
+        ret = rebuild(structure)
+        self.stmts.append(g.located(gast.Return(value=g.name(ret)), self.loc))
+
+
+def _loop(ir, axes, out_axes, axis_name, parallel):
+    batcher = LoopBatcher(ir, axes, parallel)
+    n = batcher.batch_size()
+    structure = result_structure(ir.fdef)
+    leaf_axes = leaf_out_axes(out_axes, structure)
+    env = dict(zip(ir.params, batcher.batch_first()))
+    if axis_name is None:
+        fn = bind_object(batcher.namespace, batcher.pool, ir.spec.label, ir.spec)
+        outs = batcher.map_call(fn, [env[p] for p in ir.params], n, structure, leaf_axes)
+    else:
+        segments, collectives = split(ir.fdef, ir.namespace, axis_name, ir.filename)
+        for k, (seg, coll) in enumerate(zip(segments, collectives)):
+            if seg.outputs:
+                spec = segment_spec(ir.spec, axis_name, k)
+                fn = bind_object(batcher.namespace, batcher.pool, f"{ir.spec.label}_segment_{k}", spec)
+                stored = batcher.map_call(fn, [env[p] for p in seg.params], n,
+                                          tuple(None for _ in seg.outputs), [0] * len(seg.outputs))
+                env.update(zip(seg.outputs, stored))
+            env[coll.target] = batcher.collective(coll, env, n)
+        last = len(collectives)
+        spec = segment_spec(ir.spec, axis_name, last) if collectives else ir.spec
+        fn = bind_object(batcher.namespace, batcher.pool,
+                         f"{ir.spec.label}_segment_{last}" if collectives else ir.spec.label, spec)
+        params = segments[-1].params if collectives else ir.params
+        outs = batcher.map_call(fn, [env[p] for p in params], n, structure, leaf_axes)
+    batcher.finish(outs, structure, leaf_axes)
+    return batcher.namespace, batcher.stmts
+
+
+def batched_ir(ir, namespace, stmts):
     fdef = gast.FunctionDef(name=ir.fdef.name + "_vmap",
-                            args=gast.arguments(args=[g.name(p) for p in params], posonlyargs=[],
+                            args=gast.arguments(args=[g.name(p) for p in ir.params], posonlyargs=[],
                                                 vararg=None, kwonlyargs=[], kw_defaults=[],
                                                 kwarg=None, defaults=[]),
                             body=stmts, decorator_list=[], returns=None, type_comment=None,
@@ -157,6 +213,26 @@ def vmap_loop(ir, in_axes=0, out_axes=0, parallel=False):
     for a in fdef.args.args:
         a.ctx = gast.Param()
     gast.copy_location(fdef, ir.fdef)
-    result_ir = IRFunction(fdef=fdef, namespace=namespace, filename=ir.filename, spec=ir.spec)
-    result_ir.groups = ir.groups
-    return result_ir
+    out = IRFunction(fdef=fdef, namespace=namespace, filename=ir.filename, spec=ir.spec)
+    out.groups = ir.groups
+    return out
+
+
+def _inner_kinds(kinds, in_axes=0, inner_chain=(), **options):
+    return example_kinds(kinds, in_axes, inner_chain)
+
+
+@register_transform("vmap", inner_kinds=_inner_kinds, wants_kinds=True, keeps_structure=True)
+def vmap(ir, in_axes=0, out_axes=0, axis_name=None, method="auto", parallel=False, kinds=None):
+    if method not in METHODS:
+        raise ValueError(f"vmap method={method!r}; choose one of {', '.join(map(repr, METHODS))}")
+    axes = leaf_in_axes(in_axes, len(ir.params), treedefs_of(ir.spec.chain))
+    axes = resolve_in_axes(axes, ir.params, kinds)
+    if method != "loop" and axis_name is None:
+        from .vectorize import vectorize
+        vectorized = vectorize(ir, axes, out_axes, parallel)
+        if vectorized is not None:
+            return vectorized
+    namespace, stmts = _loop(ir, axes, out_axes, axis_name, parallel)
+    return batched_ir(ir, namespace, stmts)
+

@@ -6,6 +6,9 @@ sweep reads and that may be overwritten pushes the new value on a typed stack (a
 compiles); the backward sweep pops it after visiting that assignment, so every adjoint sees
 the values that held when its statement ran. Loops are reversed by counting iterations;
 branches are reversed by their (restored) condition variables.
+
+The generated function is itself in the core form, stacks included (pushes and pops are in-place
+writes and reads by index), so a second reverse pass differentiates it: grad(grad(f)).
 """
 import copy
 
@@ -15,16 +18,15 @@ import numpy as np
 from .. import gastutil as g
 from .. import pytree, rules
 from ..analysis.activity import Activity, assignments, bind_args, call_rule, names_in
-from ..analysis.kinds import infer, subscript_kind
+from ..analysis.kinds import infer, kind_of_value, subscript_kind
 from ..analysis.names import NamePool, all_names, bind_object, resolve
 from ..errors import NotDifferentiableError, TranspileError
 from ..ir import IRFunction
-from ..pipeline import register_transform
-from ..pipeline import build_ir
+from ..pipeline import build_ir, register_transform
 from .batch import result_arity
 from .simplify import eliminate_dead_code
 from .tape import Stacks
-from .templates import flatten, fold, instantiate
+from .templates import flatten, instantiate, simplify_template
 
 
 def _normalize_argnums(argnums, nparams, where):
@@ -88,6 +90,7 @@ class Reverse:
         elif self.mode == "vjp" and result_arity(self.fdef) is not None:
             body, out_parts = self._split_tuple(body, out_atom, result_arity(self.fdef))
         outputs = [a.id for a in (out_parts or [out_atom]) if isinstance(a, gast.Name)]
+        self._refuse_list_tapes(body)
         self.tuple_results = self._tuple_results(body)
         self.activity = Activity(gast.FunctionDef(body=body, name="", args=self.fdef.args,
                                                   decorator_list=[], returns=None,
@@ -112,7 +115,6 @@ class Reverse:
             if self.pushed(param.id):
                 stmts += self.stacks.push(self.stack(param.id), g.name(param.id), loc)
         stmts += forward
-        results = []
         value_name = None
         if self.mode == "value_and_grad" or aux_atom is not None:
             value_name = self.pool.fresh("value")
@@ -268,6 +270,25 @@ class Reverse:
         if not found:
             raise NotDifferentiableError(message, node=out_atom, filename=self.ir.filename)
         return body, [g.name(p) for p in parts]
+
+    def _refuse_list_tapes(self, body):
+        """A previous reverse pass kept values of unknown or array type on a list; its pushes and
+        pops have no derivative, so a second pass stops at the user's line that saved them."""
+        from .. import runtime
+        statements = (n for n in gast.walk(gast.Module(body=body, type_ignores=[]))
+                      if isinstance(n, (gast.Assign, gast.Expr)))
+        for stmt in statements:
+            call = stmt.value
+            if not isinstance(call, gast.Call):
+                continue
+            method = call.func.attr if isinstance(call.func, gast.Attribute) else None
+            if method in ("append", "pop") or resolve(call.func, self.ns) is runtime.tape_restore:
+                raise NotDifferentiableError(
+                    "cannot differentiate again through the values that reverse mode saved here: they "
+                    "are arrays, or values of unknown type, kept on a list", node=stmt, filename=self.ir.filename,
+                    hint="Higher derivatives through loops need the values a loop overwrites to be float, int "
+                         "or bool scalars of known type: call with example arguments (tp.show(f, x)), or "
+                         "write the loop's state into a preallocated array element by element.")
 
     def _tuple_results(self, body):
         """Names holding a callee's tuple result, read only as `t[k]`: name -> arity."""
@@ -470,15 +491,18 @@ class Reverse:
                     saved = gast.Subscript(value=g.name(base), slice=copy.deepcopy(target.slice),
                                            ctx=gast.Load())
                     stack = self._old_values_stack(target)
-                    if not stack.typed:
-                        saved = g.call(self.helper("saved_copy"), [saved])
-                    return self.stacks.push(stack, saved, s, reserved=self._reserved) + [s]
+                    old = self.pool.fresh("old_" + base)
+                    out = [g.assign(old, saved if stack.typed else g.call(self.helper("saved_copy"), [saved]), s)]
+                    return out + self.stacks.push(stack, g.name(old), s, reserved=self._reserved) + [s]
                 return [s]
-            if target.id in self.needed and isinstance(s.value, gast.Subscript) \
-                    and getattr(s.value.value, "id", None) in self.written_bases:
-                # a view of an array written in place later: keep the values this read saw
-                s.value = g.call(self.helper("saved_copy"), [s.value])
             out = [s]
+            if target.id in self.needed and isinstance(s.value, gast.Subscript) \
+                    and getattr(s.value.value, "id", None) in self.written_bases \
+                    and (self.kinds.get(target.id) or (None, None))[1] != 0:
+                # a view of an array written in place later: keep the values this read saw
+                view = self.pool.fresh(target.id + "_view")
+                out = [g.assign(view, s.value, s), s]
+                s.value = g.call(self.helper("saved_copy"), [g.name(view)])
             if self.pushed(target.id):
                 out += self.stacks.push(self.stack(target.id), g.name(target.id), s,
                                         reserved=self._reserved)
@@ -492,15 +516,15 @@ class Reverse:
             if counter is None:
                 s.body = self.fwd_block(s.body, True)
                 return [s]
+            out = [g.assign(counter, g.const(0), s)]
+            if isinstance(s, gast.For):
+                out += self._reserve(s)  # counted on the user's statements, before pushes join them
             body = [g.assign(counter, gast.BinOp(left=g.name(counter), op=gast.Add(), right=g.const(1)), s)]
             outer_reserved = self._reserved
             self._reserved = isinstance(s, gast.For)
             body += self.fwd_block(s.body, True)
             self._reserved = outer_reserved
             s.body = body
-            out = [g.assign(counter, g.const(0), s)]
-            if isinstance(s, gast.For):
-                out += self._reserve(s)
             out.append(s)
             if in_loop:
                 out += self.stacks.push(self.stack(counter, ("i", 0)), g.name(counter), s)
@@ -606,7 +630,7 @@ class Reverse:
             rng_stmts, rng_atom = flatten(rng.args[0], self.pool, s, hint="last")
             rng.args[0] = rng_atom
         else:
-            rng = g.call("range", [g.name(counter)])
+            rng = g.call("range", [g.const(0), g.name(counter), g.const(1)])
             rng_stmts = []
         if not body:
             s.tp_counter = None
@@ -620,6 +644,8 @@ class Reverse:
 
     def bwd_assign(self, s):
         y = s.targets[0].id
+        if y in self.active and self._passes_through(y, s.value):
+            return self._restore(y, s)
         if y in self.active and y in names_in(s.value) \
                 and self._accumulated_operand(y, s.value) is None:
             # y = f(y, ...): the adjoint reads the old y, so restore it first; `ans` is the new y
@@ -680,6 +706,26 @@ class Reverse:
             out += [g.assign(p, g.call(self.helper("zero_like"), [g.name(p)]), loc) for p in parts]
         return out
 
+    def _passes_through(self, y, value):
+        """True for `y = f(y, ...)` whose rule hands dy on to the old y unchanged (vjp `g`) and whose
+        other arguments are inactive, e.g. `tape = tape_reserve(tape, top)`: dy stays as it is."""
+        if not isinstance(value, gast.Call):
+            return False
+        kind, rule = call_rule(value, self.ns)
+        if kind != "rule":
+            return False
+        bound = bind_args(rule, value)
+        passes = False
+        for pname, template in zip(rule.signature.parameters, rule.vjp):
+            arg = bound.get(pname)
+            if isinstance(arg, gast.Name) and arg.id == y:
+                if template != "g":
+                    return False
+                passes = True
+            elif template is not None and arg is not None and any(n in self.active for n in names_in(arg)):
+                return False
+        return passes
+
     def _accumulated_operand(self, y, value):
         """(other operand, sign) when `value` is `y + e`, `e + y` or `y - e`, else None."""
         if not isinstance(value, gast.BinOp) or not isinstance(value.op, (gast.Add, gast.Sub)):
@@ -695,33 +741,11 @@ class Reverse:
         return name, (-1 if isinstance(value.op, gast.Sub) else 1)
 
     def _simplify_template(self, expr, y):
-        """Fold what the kinds and constants decide: scalar unbroadcasts, constant selects, x ** 1."""
-        from .. import runtime
-        scalar_result = (self.kinds.get(y) or (None, None))[1] == 0
-
-        class Simplify(gast.NodeTransformer):
-            def visit_Call(inner, node):
-                inner.generic_visit(node)
-                fn = resolve(node.func, self.ns)
-                args = node.args
-                if fn is runtime.unbroadcast and scalar_result and isinstance(args[1], gast.Name) \
-                        and (self.kinds.get(args[1].id) or (None, None))[1] == 0:
-                    return args[0]
-                if fn is runtime.select and isinstance(args[0], gast.Constant):
-                    return args[1] if args[0].value else args[2]
-                if fn is np.power and isinstance(args[1], gast.Constant) and args[1].value == 1:
-                    return args[0]
-                return node
-
-            def visit_BinOp(inner, node):
-                inner.generic_visit(node)
-                return fold(node)
-
-            def visit_Compare(inner, node):
-                inner.generic_visit(node)
-                return fold(node)
-
-        return Simplify().visit(expr)
+        """Also drops unbroadcasts to a scalar when the statement's result is a scalar."""
+        if (self.kinds.get(y) or (None, None))[1] != 0:
+            return simplify_template(expr, self.ns)
+        return simplify_template(expr, self.ns, lambda x: isinstance(x, gast.Name)
+                                 and (self.kinds.get(x.id) or (None, None))[1] == 0)
 
     def _zero(self, d, loc):
         if self.kinds.get(self.adjoint_of_name[d]) == ("f", 0):
@@ -762,7 +786,7 @@ class Reverse:
             if kind == "nondiff":
                 return []
             if kind == "callee":
-                return self._callee_contributions(rule, value, grad, loc)
+                return self._callee_contributions(y, rule, value, grad, loc)
             if kind == "rule":
                 return self._rule_contributions(y, rule.fn, rule, value.args,
                                                 {k.arg: k.value for k in value.keywords}, grad, value, loc)
@@ -819,7 +843,7 @@ class Reverse:
             out += stmts + self._accumulate(arg.id, atom, loc)
         return out
 
-    def _callee_contributions(self, spec, call, grad, loc):
+    def _callee_contributions(self, y, spec, call, grad, loc):
         import inspect
         args = list(call.args)
         if not spec.chain:  # a user function: bind keywords and fill in defaults
@@ -830,7 +854,7 @@ class Reverse:
         positions = tuple(k for k, a in enumerate(args) if isinstance(a, gast.Name) and a.id in self.active)
         if not positions:
             return []
-        vjp_spec = spec.then("vjp", argnums=positions)
+        vjp_spec = spec.then("vjp", argnums=positions).with_kinds(self._call_kinds(args, y))
         fname = bind_object(self.ns, self.pool, vjp_spec.label, vjp_spec)
         cts = self.pool.fresh("ct_" + spec.label)
         out = [g.assign(cts, g.call(g.name(fname), [copy.deepcopy(a) for a in args] + [grad]), loc)]
@@ -840,6 +864,16 @@ class Reverse:
             out += self._accumulate(args[k].id, g.name(part), loc)
         return out
 
+    def _call_kinds(self, args, y):
+        """Kinds of the arguments of a callee's vjp, its cotangent (shaped as `y`) last: the callee's
+        tapes are typed where they are known."""
+        kinds = [kind_of_value(a.value) if isinstance(a, gast.Constant) else self.kinds.get(getattr(a, "id", None))
+                 for a in args]
+        out = None if y in self.tuple_results else self.kinds.get(y)
+        if out is not None and out[0] in "bi":
+            out = ("f", out[1])
+        return tuple(kinds + [out])
+
     def bwd_subscript_write(self, s):
         target = s.targets[0]
         base = target.value.id
@@ -848,10 +882,11 @@ class Reverse:
             d = self.adj(base)
             index = copy.deepcopy(target.slice)
             if isinstance(s.value, gast.Name) and s.value.id in self.active:
+                view = self.pool.fresh(d + "_view")
                 part = self.pool.fresh(d + "_part")
-                read = gast.Subscript(value=g.name(d), slice=index, ctx=gast.Load())
+                out.append(g.assign(view, gast.Subscript(value=g.name(d), slice=index, ctx=gast.Load()), s))
                 # a copy: the slice of the adjoint is zeroed in place just below
-                out.append(g.assign(part, g.call(self.helper("saved_copy"), [read]), s))
+                out.append(g.assign(part, g.call(self.helper("saved_copy"), [g.name(view)]), s))
                 ct = self.pool.fresh("ct_" + s.value.id)
                 out.append(g.assign(ct, g.call(self.helper("unbroadcast"), [g.name(part), g.name(s.value.id)]), s))
                 out += self._accumulate(s.value.id, g.name(ct), s)

@@ -2,6 +2,10 @@
 
 A variable known to be a float, int or bool scalar gets a typed array stack with a top index
 (Numba compiles pushes and pops to a store and a load); anything else gets a list.
+
+Typed stacks are used only through core-form statements (`tape = tape_reserve(tape, top)`,
+`tape[top] = value`, `value = tape[top]`), so reverse mode can differentiate its own output:
+to a second pass a stack is an array written in place and read by index.
 """
 import gast
 
@@ -38,23 +42,28 @@ class Stacks:
         return self.stacks[key]
 
     def push(self, stack, value, loc, reserved=False):
-        """Push `value`; `reserved` says room was made before the enclosing loop."""
+        """Push the atom `value`; `reserved` says room was made before the enclosing loop."""
         if not stack.typed:
             return [g.expr_stmt(g.call(gast.Attribute(value=g.name(stack.name), attr="append",
                                                       ctx=gast.Load()), [value]), loc)]
-        bump = g.assign(stack.top, gast.BinOp(left=g.name(stack.top), op=gast.Add(), right=g.const(1)), loc)
-        if reserved:
-            store = gast.Subscript(value=g.name(stack.name), slice=g.name(stack.top), ctx=gast.Store())
-            return [bump, g.assign(store, value, loc)]
-        return [bump, g.assign(stack.name, g.call(self.helper("tape_push"),
-                                                  [g.name(stack.name), g.name(stack.top), value]), loc)]
+        out = [g.assign(stack.top, gast.BinOp(left=g.name(stack.top), op=gast.Add(), right=g.const(1)), loc)]
+        if not reserved:
+            out.append(g.assign(stack.name, g.call(self.helper("tape_reserve"),
+                                                   [g.name(stack.name), g.name(stack.top)]), loc))
+        store = gast.Subscript(value=g.name(stack.name), slice=g.name(stack.top), ctx=gast.Store())
+        return out + [g.assign(store, value, loc)]
 
     def pop_into(self, stack, target, loc):
-        """`target = <popped value>`; target is a name or a subscript node."""
+        """`target = <popped value>`; target is a name or a subscript node (written from a
+        temporary: an in-place write takes an atom)."""
         if not stack.typed:
             return [g.assign(target, g.call(gast.Attribute(value=g.name(stack.name), attr="pop",
                                                            ctx=gast.Load())), loc)]
-        return [g.assign(target, self._top_value(stack), loc), self._decrement(stack, loc)]
+        if not isinstance(target, gast.Subscript):
+            return [g.assign(target, self._top_value(stack), loc), self._decrement(stack, loc)]
+        popped = self.pool.fresh("old_" + target.value.id)
+        return [g.assign(popped, self._top_value(stack), loc), self._decrement(stack, loc),
+                g.assign(target, g.name(popped), loc)]
 
     def restore(self, stack, name, loc):
         """Drop the latest value of `name`; `name` takes the one pushed before it.

@@ -7,7 +7,7 @@ import gast
 import numpy as np
 
 from .. import gastutil as g
-from ..analysis.names import bind_object
+from ..analysis.names import bind_object, resolve
 
 _MODULES = {"np": np, "math": math}
 
@@ -32,7 +32,7 @@ class _Substitute(gast.NodeTransformer):
 
 def instantiate(text, bindings, namespace, pool):
     """The template's expression with `bindings` substituted and its globals bound in namespace."""
-    from .. import runtime
+    from .. import collectives, runtime
     expr = copy.deepcopy(parse_template(text))
     rename = {}
     for node in gast.walk(expr):
@@ -41,6 +41,8 @@ def instantiate(text, bindings, namespace, pool):
                 obj = _MODULES[node.id]
             elif hasattr(runtime, node.id):
                 obj = getattr(runtime, node.id)
+            elif getattr(collectives, node.id, None) in collectives.COLLECTIVES:
+                obj = getattr(collectives, node.id)
             else:
                 raise KeyError(f"template name {node.id!r} is neither bound nor a known global")
             rename[node.id] = bind_object(namespace, pool, node.id, obj)
@@ -130,3 +132,31 @@ def _is_dotted(node):
     while isinstance(node, gast.Attribute):
         node = node.value
     return isinstance(node, gast.Name)
+
+
+def simplify_template(expr, namespace, is_scalar=None):
+    """An instantiated rule with what constants decide folded: `select(False, a, b)` -> b,
+    `np.power(x, 1)` -> x, `2 - 1` -> 1; and `unbroadcast(v, x)` -> v where `is_scalar(x)`."""
+    from .. import runtime
+
+    class Simplify(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            fn, args = resolve(node.func, namespace), node.args
+            if fn is runtime.unbroadcast and is_scalar is not None and is_scalar(args[1]):
+                return args[0]
+            if fn is runtime.select and isinstance(args[0], gast.Constant):
+                return args[1] if args[0].value else args[2]
+            if fn is np.power and isinstance(args[1], gast.Constant) and args[1].value == 1:
+                return args[0]
+            return node
+
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            return fold(node)
+
+        def visit_Compare(self, node):
+            self.generic_visit(node)
+            return fold(node)
+
+    return Simplify().visit(expr)

@@ -1,0 +1,209 @@
+"""Array expressions for the fusion tests: each function is one chain a user might write.
+
+Arguments: x, y are (4, 5) arrays; r a row (5,); c a column (4, 1); s a Python float. CASES says
+which arguments each takes; `fused` whether a loop must replace the chain (False where a size-1
+axis broadcasts, so the NumPy statements must run instead).
+"""
+import numpy as np
+
+
+def gauss_sum(x, r, s, y):
+    return np.sum(np.exp(-(x - r) ** 2 / s) * y)
+
+
+def poly(x, s):
+    return 3.0 * x ** 3 - 2.0 * x * x + s * x - 1.0
+
+
+def trig_chain(x, y):
+    return np.sin(x) * np.cos(y) + np.tan(0.1 * x)
+
+
+def exp_log(x, y):
+    return np.log1p(np.exp(x)) - np.log(y + 1.5)
+
+
+def softplus_mean(x):
+    return np.mean(np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0))
+
+
+def row_broadcast(x, r):
+    return (x - r) * (x + r)
+
+
+def row_sum_axis1(x, r):
+    return np.sum((x - r) ** 2, axis=1)
+
+
+def col_sum_axis0(x, r):
+    return np.sum(x * r + 1.0, axis=0)
+
+
+def column_broadcast(x, c):
+    return np.exp(x - c) / (1.0 + c * c)
+
+
+def column_sum(x, c):
+    return np.sum(np.exp(x - c), axis=1)
+
+
+def scalar_only(x, s):
+    return np.sqrt(x * x + s) - s
+
+
+def where_relu(x):
+    return np.where(x > 0.0, x, 0.01 * x)
+
+
+def where_two_arrays(x, y):
+    return np.where(x < y, x * y, x - y) + 1.0
+
+
+def clip_like(x, s):
+    return np.minimum(np.maximum(x, -s), s) * 2.0
+
+
+def compare_count(x, y):
+    return np.sum(np.where(x > y, 1.0, 0.0) * x)
+
+
+def logical_mask(x, y):
+    return np.where(np.logical_and(x > 0.0, y > 0.0), x + y, -1.0)
+
+
+def predicate_output(x, y):
+    return (x * 2.0) > (y + 0.5)
+
+
+def max_reduction(x, y):
+    return np.max(x * y - 1.0)
+
+
+def min_reduction_axis(x, r):
+    return np.min(x + r, axis=0)
+
+
+def max_axis1(x, y):
+    return np.max(np.abs(x - y), axis=1)
+
+
+def prod_reduction(x):
+    return np.prod(1.0 + 0.1 * x)
+
+
+def mean_axis0(x, y):
+    return np.mean(x * y, axis=0)
+
+
+def mean_axis_neg(x, y):
+    return np.mean(x - 2.0 * y, axis=-1)
+
+
+def sum_then_scalar(x, y):
+    total = np.sum(x * y)
+    return total * 2.0 + 1.0
+
+
+def two_outputs(x, y):
+    a = np.exp(x) + y
+    b = np.sum(a * a, axis=1)
+    return a, b
+
+
+def reused_intermediate(x, y):
+    t = x * y
+    u = np.sin(t) + t
+    return u * t
+
+
+def hypot_atan2(x, y):
+    return np.hypot(x, y) + np.arctan2(y, x)
+
+
+def logaddexp_chain(x, y):
+    return np.logaddexp(x, y) - np.logaddexp2(x, 0.5 * y)
+
+
+def unary_family(x):
+    return np.tanh(x) + np.sinh(0.5 * x) - np.cosh(0.1 * x) + np.arctan(x)
+
+
+def sqrt_abs(x):
+    return np.sqrt(np.abs(x)) * np.sign(x)
+
+
+def square_reciprocal(x):
+    return np.square(x) + np.reciprocal(x * x + 1.0)
+
+
+def fmax_fmin(x, y):
+    return np.fmax(x, y) - np.fmin(x, 0.5 * y)
+
+
+def exp2_expm1(x):
+    return np.exp2(0.5 * x) + np.expm1(0.1 * x)
+
+
+def log_family(x):
+    ax = np.abs(x) + 1.0
+    return np.log2(ax) + np.log10(ax)
+
+
+def power_arrays(x, y):
+    return np.power(np.abs(x) + 1.0, 0.5 * y)
+
+
+def negate_chain(x):
+    return -(-x * 2.0) + (+x)
+
+
+def divide_chain(x, y):
+    return (x / (y * y + 1.0)) / 3.0
+
+
+def loop_accumulate(x, y):
+    acc = np.zeros(x.shape)
+    for _ in range(3):
+        acc = acc + x * y
+        acc = acc * 0.5
+    return acc
+
+
+def branch_inside(x, y, s):
+    if s > 0.0:
+        out = np.exp(x) * y + s
+    else:
+        out = np.exp(-x) * y - s
+    return out
+
+
+def keepdims_untouched(x, y):
+    return np.sum(x * y + 1.0, axis=1, keepdims=True)
+
+
+def size_one_rows(x, r):
+    return np.sum(x * r - 1.0, axis=0)
+
+
+def vector_chain(r, s):
+    return np.sum(np.exp(r * s) - r)
+
+
+def row_cotangent(x, r):
+    return np.sum(np.sin(x - r) * x)
+
+
+ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_sum_axis1, col_sum_axis0,
+       column_broadcast, column_sum, scalar_only, where_relu, where_two_arrays, clip_like, compare_count,
+       logical_mask, predicate_output, max_reduction, min_reduction_axis, max_axis1, prod_reduction,
+       mean_axis0, mean_axis_neg, sum_then_scalar, two_outputs, reused_intermediate, hypot_atan2,
+       logaddexp_chain, unary_family, sqrt_abs, square_reciprocal, fmax_fmin, exp2_expm1, log_family,
+       power_arrays, negate_chain, divide_chain, loop_accumulate, branch_inside, keepdims_untouched,
+       size_one_rows, vector_chain, row_cotangent]
+
+# chains where a size-1 axis broadcasts at run time: the guard sends them to the NumPy statements
+BROADCASTS_SIZE_ONE = {column_broadcast, column_sum}
+
+# smooth scalar-valued chains for gradient tests: (function, argnums)
+GRADIENTS = [(gauss_sum, (0, 1, 3)), (softplus_mean, 0), (sum_then_scalar, (0, 1)), (prod_reduction, 0),
+             (compare_count, 0), (max_reduction, (0, 1)), (vector_chain, 0), (row_cotangent, (0, 1))]

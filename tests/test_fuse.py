@@ -1,0 +1,170 @@
+"""Fusion (transforms/fuse.py): fused loops equal plain NumPy and the unfused compiled code.
+
+Each case is compiled with tp.jit (fusion on by default) and compared with the same function run
+by NumPy itself; float32 inputs must give float32 arrays, as NumPy does.
+"""
+import inspect
+
+import fuse_cases as cases
+import numpy as np
+import pytest
+
+import transpile as tp
+
+SHAPES = {"x": (4, 5), "y": (4, 5), "r": (5,), "c": (4, 1)}
+
+
+def _arguments(fn, dtype, rng, x_shape=None):
+    args = []
+    for name in inspect.signature(fn).parameters:
+        if name == "s":
+            args.append(0.7)
+            continue
+        shape = x_shape if (name in ("x", "y") and x_shape is not None) else SHAPES[name]
+        args.append((rng.standard_normal(shape) + (2.0 if name == "y" else 0.0)).astype(dtype))
+    return args
+
+
+def _source(compiled):
+    with open(compiled.cache_info()["module_file"], encoding="utf-8") as f:
+        return f.read()
+
+
+def _assert_same(got, want, dtype):
+    got = got if isinstance(got, tuple) else (got,)
+    want = want if isinstance(want, tuple) else (want,)
+    assert len(got) == len(want)
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    for a, b in zip(got, want):
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.shape == b.shape
+        if b.ndim:
+            assert a.dtype == b.dtype, (a.dtype, b.dtype)
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+FLOAT32_SUBSET = {cases.gauss_sum, cases.poly, cases.row_sum_axis1, cases.where_two_arrays, cases.logical_mask,
+                  cases.two_outputs, cases.mean_axis0, cases.max_axis1, cases.predicate_output,
+                  cases.column_broadcast, cases.loop_accumulate, cases.power_arrays}
+MATRIX = [(fn, np.float64) for fn in cases.ALL] + [(fn, np.float32) for fn in cases.ALL if fn in FLOAT32_SUBSET]
+
+
+@pytest.mark.parametrize("fn, dtype", MATRIX, ids=lambda v: getattr(v, "__name__", None))
+def test_fused_equals_numpy(fn, dtype):
+    args = _arguments(fn, dtype, np.random.default_rng(0))
+    compiled = tp.jit(fn)
+    _assert_same(compiled(*args), fn(*args), dtype)
+    source = _source(compiled)
+    assert "# fused:" in source
+    if fn in cases.BROADCASTS_SIZE_ONE:
+        assert "else:" in source  # the NumPy statements stay for shapes that broadcast
+
+
+UNFUSED_SUBSET = [cases.gauss_sum, cases.row_sum_axis1, cases.two_outputs, cases.where_two_arrays,
+                  cases.loop_accumulate, cases.mean_axis0, cases.max_axis1, cases.column_sum]
+
+
+@pytest.mark.parametrize("fn", UNFUSED_SUBSET, ids=lambda f: f.__name__)
+def test_fused_equals_unfused(fn):
+    args = _arguments(fn, np.float64, np.random.default_rng(1))
+    unfused = tp.jit(fn, fuse=False)
+    _assert_same(tp.jit(fn)(*args), unfused(*args), np.float64)
+    assert "# fused:" not in _source(unfused)
+
+
+@pytest.mark.parametrize("x_shape", [(1, 5), (0, 5), (4, 1), (1, 1)], ids=str)
+@pytest.mark.parametrize("fn", [cases.row_broadcast, cases.row_sum_axis1, cases.where_relu, cases.two_outputs,
+                                cases.mean_axis0], ids=lambda f: f.__name__)
+def test_size_zero_and_one_axes(fn, x_shape):
+    args = _arguments(fn, np.float64, np.random.default_rng(2), x_shape=x_shape)
+    if x_shape == (4, 1) and "r" in inspect.signature(fn).parameters:
+        args[0] = np.ones((4, 1))   # broadcasts against the (5,) row: the NumPy path runs
+    with np.errstate(all="ignore"):
+        _assert_same(tp.jit(fn)(*args), fn(*args), np.float64)
+
+
+def test_empty_max_raises_like_numpy():
+    x = np.zeros((0, 5))
+    with pytest.raises(ValueError):
+        cases.max_reduction(x, x)
+    with pytest.raises(ValueError):
+        tp.jit(cases.max_reduction)(x, x)
+
+
+def test_nan_and_inf_propagate():
+    x = np.array([[1.0, np.nan, -np.inf, 0.0, 2.0]] * 4)
+    y = np.array([[np.inf, 1.0, 2.0, 0.0, -1.0]] * 4)
+    for fn in (cases.max_reduction, cases.divide_chain, cases.where_two_arrays, cases.trig_chain):
+        with np.errstate(all="ignore"):
+            want = fn(x, y)
+            got = tp.jit(fn)(x, y)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want), rtol=1e-12)
+
+
+def test_division_by_zero_gives_inf_as_numpy():
+    x = np.ones((4, 5))
+    y = np.zeros((4, 5))
+    got = tp.jit(cases.divide_chain)(x, y - 1.0)
+    np.testing.assert_allclose(got, cases.divide_chain(x, y - 1.0))
+    with np.errstate(divide="ignore"):
+        assert np.all(np.isinf(tp.jit(cases.where_two_arrays)(x, y) / 0.0))
+
+
+@pytest.mark.parametrize("fn, argnums", cases.GRADIENTS, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_fused_gradients(fn, argnums):
+    args = _arguments(fn, np.float64, np.random.default_rng(3))
+    compiled = tp.jit(tp.grad(fn, argnums=argnums))
+    got = compiled(*args)
+    want = tp.grad(fn, argnums=argnums)(*args)   # the same derivative, run by NumPy unfused
+    _assert_same(got, want, np.float64)
+    assert "# fused:" in _source(compiled)
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    got = got if isinstance(got, tuple) else (got,)
+    for k, g in zip(nums, got):  # and central differences, independently
+        probe = np.random.default_rng(4).standard_normal(np.shape(args[k]))
+        h = 1e-6
+        plus = list(args)
+        minus = list(args)
+        plus[k] = args[k] + h * probe
+        minus[k] = args[k] - h * probe
+        slope = (fn(*plus) - fn(*minus)) / (2 * h)
+        np.testing.assert_allclose(np.sum(g * probe), slope, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("fn", [cases.gauss_sum, cases.row_sum_axis1, cases.two_outputs, cases.poly],
+                         ids=lambda f: f.__name__)
+def test_parallel_outer_loop(fn):
+    args = _arguments(fn, np.float64, np.random.default_rng(5))
+    compiled = tp.jit(fn, parallel=True)
+    _assert_same(compiled(*args), fn(*args), np.float64)
+    source = _source(compiled)
+    if fn is not cases.gauss_sum:  # a full reduction keeps a serial loop (no race on the sum)
+        assert "prange(" in source
+
+
+def test_show_names_the_user_line():
+    x, r, y = np.ones((4, 5)), np.ones(5), np.ones((4, 5))
+    compiled = tp.jit(cases.gauss_sum)
+    compiled(x, r, 0.5, y)
+    source = _source(compiled)
+    assert "for i in range(n0):" in source
+    assert "return np.sum(np.exp(-(x - r) ** 2 / s) * y)" in source
+
+
+def test_untypable_fused_code_runs_unfused_with_a_warning(monkeypatch):
+    from transpile.transforms import fuse
+
+    def wrong_kinds(fdef, namespace, param_kinds):  # a kind-inference bug: the scalar s "is" a matrix
+        kinds = real_infer(fdef, namespace, param_kinds)
+        kinds["s"] = ("f", 2)
+        return kinds
+
+    real_infer = fuse.infer
+    monkeypatch.setattr(fuse, "infer", wrong_kinds)
+    x = np.random.default_rng(6).standard_normal((4, 5))
+    compiled = tp.jit(cases.scalar_only, cache=False)
+    with pytest.warns(tp.errors.FusionFallbackWarning, match="running it unfused"):
+        got = compiled(x, 0.7)
+    np.testing.assert_allclose(got, cases.scalar_only(x, 0.7), rtol=1e-12)
+    np.testing.assert_allclose(compiled(x, 0.7), got)  # later calls reuse the unfused code quietly

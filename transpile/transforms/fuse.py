@@ -1,0 +1,635 @@
+"""Fusion: a run of elementwise array statements and its trailing reductions become one loop nest.
+
+NumPy evaluates `np.sum(np.exp(-(x - m) ** 2 / s) * w)` one operation at a time, allocating a
+temporary and sweeping memory for each; the fused loop reads x, m and w once and keeps every
+intermediate in a scalar. The pass runs on core form after the derivative and batching passes
+(gradients are mostly such chains), and only for compiled targets: run as Python, the loop would
+be far slower than NumPy.
+
+Ranks come from kind inference, shapes only at run time, so each fused loop is guarded: array
+operands must have exactly the loop's extents along their (right-aligned) axes. Otherwise the
+original NumPy statements run; they broadcast size-1 axes and raise NumPy's shape errors.
+Matmul, shape ops, in-place writes and calls without an elementwise form end a group: they stay
+library calls.
+"""
+import copy
+import math
+from dataclasses import dataclass, field
+
+import gast
+import numpy as np
+
+from .. import gastutil as g
+from .. import runtime
+from ..analysis.kinds import infer
+from ..analysis.names import NamePool, all_names, bind_object, resolve
+
+# ufuncs with a scalar form under Numba, by the dtype letter of their array operands' result
+_ARITHMETIC_UFUNCS = {
+    np.negative, np.positive, np.abs, np.absolute, np.fabs, np.sqrt, np.cbrt, np.square, np.exp,
+    np.exp2, np.expm1, np.log, np.log2, np.log10, np.log1p, np.sin, np.cos, np.tan, np.arcsin,
+    np.arccos, np.arctan, np.sinh, np.cosh, np.tanh, np.arcsinh, np.arccosh, np.arctanh,
+    np.reciprocal, np.sign, np.floor, np.ceil, np.add, np.subtract, np.multiply, np.divide,
+    np.power, np.maximum, np.minimum, np.fmax, np.fmin, np.arctan2, np.hypot, np.logaddexp,
+    np.logaddexp2,
+}
+_PREDICATE_UFUNCS = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
+                     np.isnan, np.isinf, np.isfinite}
+_LOGICAL_UFUNCS = {np.logical_and, np.logical_or, np.logical_not}
+_ARITHMETIC_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
+_COMPARISONS = (gast.Lt, gast.LtE, gast.Gt, gast.GtE, gast.Eq, gast.NotEq)
+
+_REDUCTIONS = {np.sum: "sum", np.mean: "mean", np.prod: "prod", np.max: "max", np.amax: "max",
+               np.min: "min", np.amin: "min"}
+_IDENTITY = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -math.inf, "min": math.inf}
+
+
+@dataclass
+class Member:
+    """One statement of a fused group, in the form the loop body needs."""
+
+    stmt: gast.Assign
+    target: str
+    role: str                       # "elementwise", "reduction", or "copy"
+    value: gast.AST = None          # elementwise: the expression, operands still plain names
+    source: str = None              # reduction/copy: the name read
+    op: str = None                  # reduction: sum, mean, prod, max, min
+    axis: int = None                # reduction: None (all axes) or the reduced axis
+    broadcast: tuple = None         # sum_vjp/mean_vjp: (cotangent, shape-giving array, axis, mean?);
+                                    # unbroadcast: (None, the array whose shape the result takes, ...)
+    rank: int = None                # rank of the loop it needs
+    letter: str = "f"               # dtype letter of its result: 'f' or 'b'
+    deps: frozenset = field(default_factory=frozenset)  # float array operands it derives from
+
+
+class Fuser:
+    """Finds and rewrites the fusible groups of one function."""
+
+    def __init__(self, fdef, namespace, param_kinds, parallel):
+        self.fdef = fdef
+        self.ns = namespace
+        self.kinds = infer(fdef, namespace, param_kinds)
+        self.pool = NamePool(all_names(fdef), namespace)
+        self.parallel = parallel
+        self.reads = _read_counts(fdef)
+        self.value_reads = _value_read_counts(fdef, namespace)
+        self.value_reads_in = lambda node: _value_read_counts(node, namespace)
+        self.fused = 0
+
+    # --------------------------------------------------------------- kinds of operands
+    def rank(self, node):
+        """Rank of a leaf operand (0 for constants), or None when unknown or not numeric."""
+        if isinstance(node, gast.Constant):
+            return 0 if isinstance(node.value, (bool, int, float)) else None
+        if isinstance(node, gast.Name):
+            kind = self.kinds.get(node.id)
+            if kind is None and node.id in self.ns:
+                value = self.ns[node.id]
+                return 0 if isinstance(value, (bool, int, float)) and not isinstance(value, type) else None
+            if not isinstance(kind, tuple) or kind[1] is None or kind[0] not in ("b", "i", "f"):
+                return None
+            return kind[1]
+        return None
+
+    def letter(self, name):
+        kind = self.kinds.get(name)
+        return kind[0] if isinstance(kind, tuple) else None
+
+    # --------------------------------------------------------------- recognizing members
+    def elementwise(self, node, want):
+        """Is `node` an elementwise expression over leaves whose arrays have letters `want`?"""
+        if isinstance(node, (gast.Name, gast.Constant)):
+            r = self.rank(node)
+            return r is not None and (r == 0 or self.letter(node.id) in want)
+        if isinstance(node, gast.BinOp):
+            return isinstance(node.op, _ARITHMETIC_OPS) and \
+                self.elementwise(node.left, "f") and self.elementwise(node.right, "f")
+        if isinstance(node, gast.UnaryOp):
+            return isinstance(node.op, (gast.USub, gast.UAdd)) and self.elementwise(node.operand, "f")
+        if isinstance(node, gast.Compare):
+            return len(node.ops) == 1 and isinstance(node.ops[0], _COMPARISONS) and \
+                self.elementwise(node.left, "f") and self.elementwise(node.comparators[0], "f")
+        if isinstance(node, gast.Call) and not node.keywords:
+            fn = resolve(node.func, self.ns)
+            if fn in _ARITHMETIC_UFUNCS or fn in _PREDICATE_UFUNCS:
+                return len(node.args) == fn.nin and all(self.elementwise(a, "f") for a in node.args)
+            if fn in _LOGICAL_UFUNCS:
+                return len(node.args) == fn.nin and all(self.elementwise(a, "bf") for a in node.args)
+            if fn in (np.where, runtime.select) and len(node.args) == 3:
+                return self.elementwise(node.args[0], "bf") and \
+                    all(self.elementwise(a, "f") for a in node.args[1:])
+        return False
+
+    def member(self, stmt, rank):
+        """The Member for `stmt` if it can join a group of loop rank `rank` (None: any rank)."""
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name)):
+            return None
+        target, value = stmt.targets[0].id, stmt.value
+        if isinstance(value, gast.Call):
+            special = self.special_member(stmt, target, rank)
+            if special is not None:
+                return special
+        kind = self.kinds.get(target)
+        if not isinstance(kind, tuple) or kind[1] is None:
+            return None
+        leaves = [n for n in gast.walk(value) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+        if kind[0] not in "fb" or kind[1] < 1 or (rank is not None and kind[1] != rank):
+            return None
+        if isinstance(value, gast.Name):
+            if self.rank(value) != kind[1]:
+                return None
+            return Member(stmt, target, "copy", source=value.id, rank=kind[1], letter=kind[0])
+        if not self.elementwise(value, "f"):
+            return None
+        if not any(self.rank(n) for n in leaves):
+            return None
+        return Member(stmt, target, "elementwise", value=value, rank=kind[1], letter=kind[0])
+
+    def special_member(self, stmt, target, rank):
+        """Reductions, and the runtime helpers of gradients that act elementwise."""
+        call = stmt.value
+        fn = resolve(call.func, self.ns)
+        keywords = {k.arg: k.value for k in call.keywords}
+        if fn in _REDUCTIONS and len(call.args) <= 2 and set(keywords) <= {"axis", "keepdims"}:
+            axis = call.args[1] if len(call.args) == 2 else keywords.get("axis", g.const(None))
+            keepdims = keywords.get("keepdims", g.const(False))
+            source = call.args[0]
+            if not (isinstance(axis, gast.Constant) and isinstance(keepdims, gast.Constant)
+                    and keepdims.value is False and isinstance(source, gast.Name)):
+                return None
+            r = self.rank(source)
+            if not r or self.letter(source.id) != "f" or (rank is not None and r != rank):
+                return None
+            axis = _normalize_axis(axis.value, r)
+            if axis == _UNSUPPORTED:
+                return None
+            return Member(stmt, target, "reduction", source=source.id, op=_REDUCTIONS[fn], axis=axis, rank=r)
+        if fn is runtime.unbroadcast and len(call.args) == 2 and all(isinstance(a, gast.Name) for a in call.args):
+            v, x = call.args
+            rv, rx = self.rank(v), self.rank(x)
+            if not rv or self.letter(v.id) != "f" or (rank is not None and rv != rank):
+                return None
+            if rx == rv:  # the identity where x has the loop's extents (guarded): no size-1 axes to sum
+                return Member(stmt, target, "copy", source=v.id, rank=rv, broadcast=(None, x.id, None, False))
+            if rx == 0:
+                return Member(stmt, target, "reduction", source=v.id, op="sum", axis=None, rank=rv)
+            if rx == rv - 1 and rv > 1:  # a row operand's cotangent: the sum over the leading axis
+                return Member(stmt, target, "reduction", source=v.id, op="sum", axis=0, rank=rv,
+                              broadcast=(None, x.id, None, False))
+            return None
+        if fn in (runtime.sum_vjp, runtime.mean_vjp) and len(call.args) == 4:
+            v, x, axis, keepdims = call.args
+            if not (isinstance(v, gast.Name) and isinstance(x, gast.Name) and isinstance(axis, gast.Constant)
+                    and isinstance(keepdims, gast.Constant) and keepdims.value is False):
+                return None
+            r = self.rank(x)
+            if not r or self.letter(x.id) != "f" or (rank is not None and r != rank):
+                return None
+            axis = _normalize_axis(axis.value, r)
+            expected = 0 if axis is None else r - 1
+            if axis == _UNSUPPORTED or self.rank(v) != expected or (expected and self.letter(v.id) != "f"):
+                return None
+            return Member(stmt, target, "elementwise", value=None, rank=r,
+                          broadcast=(v.id, x.id, axis, fn is runtime.mean_vjp))
+        return None
+
+    def hoistable(self, stmt):
+        """A pure scalar statement that may move before the loop."""
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name)):
+            return False
+        kind = self.kinds.get(stmt.targets[0].id)
+        if not (isinstance(kind, tuple) and kind[1] == 0):
+            return False
+        for node in gast.walk(stmt.value):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                fn = self.ns.get(node.id)
+                if fn is math or fn is runtime.unbroadcast or fn is runtime.reshape_as:
+                    continue
+                if self.rank(node) != 0:
+                    return False
+            elif isinstance(node, gast.Call):
+                fn = resolve(node.func, self.ns)
+                if not (getattr(fn, "__module__", None) == "math" or fn in (runtime.unbroadcast, runtime.reshape_as)):
+                    return False
+            elif not isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant, gast.Attribute,
+                                       gast.expr_context, gast.operator, gast.unaryop, gast.cmpop)):
+                return False
+        return True
+
+    # --------------------------------------------------------------- grouping
+    def rewrite_block(self, block):
+        out = []
+        i = 0
+        while i < len(block):
+            members, hoisted, end = self.grow(block, i)
+            if members and sum(m.role != "copy" for m in members) >= 2:
+                out.extend(self.emit(members, hoisted))
+                i = end
+                continue
+            stmt = block[i]
+            for name in ("body", "orelse"):
+                inner = getattr(stmt, name, None)
+                if inner and isinstance(inner[0], gast.stmt):
+                    setattr(stmt, name, self.rewrite_block(inner))
+            out.append(stmt)
+            i += 1
+        return out
+
+    def grow(self, block, start):
+        """The longest group starting at block[start]: (members, hoisted statements, end index)."""
+        members, hoisted, pending = [], [], []
+        rank = None
+        defined, reduced, read_by_members = set(), set(), set()
+        end = start
+        for k in range(start, len(block)):
+            stmt = block[k]
+            member = self.member(stmt, rank)
+            if member is not None:
+                reads = _reads(stmt.value)
+                if reads & reduced or (not members and member.role != "elementwise"):
+                    break
+                if member.role == "copy" and member.source not in defined:
+                    break  # an alias of an outside array: materializing it would copy
+                rank = rank or member.rank
+                members.append(member)
+                hoisted.extend(pending)
+                pending = []
+                read_by_members |= reads
+                (reduced if member.role == "reduction" else defined).add(member.target)
+                end = k + 1
+                continue
+            if members and self.hoistable(stmt):
+                target = stmt.targets[0].id
+                if not (_reads(stmt.value) & (defined | reduced)) and target not in read_by_members \
+                        and target not in defined | reduced:
+                    pending.append(stmt)
+                    continue
+            break
+        return members, hoisted, end
+
+    # --------------------------------------------------------------- emission
+    def emit(self, members, hoisted):
+        self.fused += 1
+        rank = members[0].rank
+        group_reads = _read_counts_of([m.stmt for m in members])
+        defined_before_read = _defined_before_read(members)
+        materialized = set()
+        for m in members:
+            if m.role == "reduction":
+                continue
+            outside = self.reads.get(m.target, 0) - group_reads.get(m.target, 0)
+            if outside > 0 or m.target in defined_before_read:
+                materialized.add(m.target)
+        last_def = {m.target: m for m in members}
+        value_reads = _read_counts_of([m.stmt for m in members], self.value_reads_in)
+        shape_only = {name for name in materialized if name not in defined_before_read
+                      and self.value_reads.get(name, 0) == value_reads.get(name, 0)}
+
+        extents = [self.pool.fresh(f"n{k}") for k in range(rank)]
+        index = [self.pool.fresh("ijklmn"[k] if k < 6 else f"i{k}") for k in range(rank)]
+        ref = self.reference_operand(members, rank)
+        setup = [g.assign(n, _subscript(_attr(ref, "shape"), [g.const(k)])) for k, n in enumerate(extents)]
+
+        guards, deps = [], {}
+        scalar_of = {}   # group-defined name -> its scalar in the loop
+        body = []        # statements of the innermost loop
+        pre, post_row, post = [], [], []   # before the loops / after the innermost / after all
+        row_init = []    # at the start of the innermost loop's parent iteration
+        outputs = {}     # materialized name -> array written in the loop
+        aliases = []
+
+        def read(name_node):
+            if isinstance(name_node, gast.Constant):
+                return copy.deepcopy(name_node)
+            name = name_node.id
+            if name in scalar_of:
+                return g.name(scalar_of[name])
+            r = self.rank(name_node)
+            if r == 0:
+                return g.name(name)
+            self.guard_shape(guards, name, r, extents, ref)
+            return _subscript(g.name(name), [g.name(i) for i in index[rank - r:]])
+
+        def dependencies(node):
+            out = set()
+            for n in gast.walk(node):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                    if n.id in deps:
+                        out |= deps[n.id]
+                    elif self.rank(n) and self.letter(n.id) == "f":
+                        out.add(n.id)
+            return frozenset(out)
+
+        for m in members:
+            loc = m.stmt
+            if m.role == "reduction":
+                if m.broadcast is not None and m.broadcast[1] not in scalar_of:
+                    self.guard_shape(guards, m.broadcast[1], rank - 1, extents, ref)
+                deps[m.target] = deps.get(m.source) or dependencies(g.name(m.source))
+                self.emit_reduction(m, read(g.name(m.source)), deps[m.target], rank, extents, index, pre, row_init, body,
+                                    post_row, post, loc)
+                continue
+            if m.role == "copy":
+                if m.broadcast is not None and m.broadcast[1] not in scalar_of:
+                    self.guard_shape(guards, m.broadcast[1], rank, extents, ref)
+                scalar_of[m.target] = scalar_of[m.source]
+                deps[m.target] = deps[m.source]
+                if m.target in materialized and last_def[m.target] is m:
+                    if m.source in materialized:
+                        aliases.append(g.assign(m.target, g.name(m.source), loc))
+                    else:
+                        self.store(m, scalar_of[m.source], extents, index, deps, defined_before_read,
+                                   outputs, pre, [] if m.target in shape_only else body)
+                continue
+            if m.broadcast is not None:
+                v, x, axis, is_mean = m.broadcast
+                if x not in scalar_of:
+                    self.guard_shape(guards, x, rank, extents, ref)
+                if axis is None:
+                    value = g.name(v)
+                else:
+                    kept = [e for k, e in enumerate(extents) if k != axis]
+                    guards.extend(_shape_equals(v, kept))
+                    value = _subscript(g.name(v), [g.name(i) for k, i in enumerate(index) if k != axis])
+                if is_mean:
+                    count = _product([extents[k] for k in range(rank) if axis is None or k == axis])
+                    value = gast.BinOp(left=value, op=gast.Div(), right=count)
+                shaped = deps[x] if x in deps else frozenset({x})
+                deps[m.target] = frozenset({v}) if self.letter(v) == "f" and axis is not None else shaped
+            else:
+                deps[m.target] = dependencies(m.value)
+                value = _substitute(m.value, read, self.ns)
+            scalar = self.pool.fresh(f"{m.target}_i")
+            body.append(g.assign(scalar, value, loc))
+            scalar_of[m.target] = scalar
+            if m.target in materialized and last_def[m.target] is m:
+                self.store(m, scalar, extents, index, deps, defined_before_read, outputs, pre,
+                           [] if m.target in shape_only else body)
+        for target, array in outputs.items():
+            if array != target:
+                post.append(g.assign(target, g.name(array)))
+        post.extend(aliases)
+
+        reductions = [m for m in members if m.role == "reduction"]
+        needs_elements = any(m.op in ("max", "min") for m in reductions)
+        if needs_elements:
+            guards.append(gast.Compare(left=_product(extents), ops=[gast.Gt()], comparators=[g.const(0)]))
+        loops = self.loop_nest(index, extents, row_init, body, post_row,
+                               parallel=self.parallel and all(m.axis == rank - 1 and rank > 1 for m in reductions))
+        fallback = [copy.deepcopy(m.stmt) for m in members]
+        fallback += self.fallback_casts(members, materialized, deps, rank)
+        note = _note(f"{FUSED_MARK} {len(members)} array statements in one pass over memory"
+                     + (" (the NumPy statements after `else` run where shapes broadcast)" if guards else ""))
+        fused = pre + loops + post
+        if not guards:  # every operand is the reference array or a scalar: shapes cannot disagree
+            return hoisted + [note] + setup + fused
+        return hoisted + [note] + setup + [gast.If(test=_conjunction(guards), body=fused, orelse=fallback)]
+
+    def store(self, m, scalar, extents, index, deps, defined_before_read, outputs, pre, body):
+        """Write a materialized name's elements into its own array (a new one if its old value flows in).
+
+        A name read later only for its shape (`x.shape`, shape arguments of runtime helpers) gets
+        an array that is never written: `body` is then a throwaway list.
+        """
+        target = m.target
+        array = target if target not in defined_before_read else self.pool.fresh(f"{target}_new")
+        outputs[target] = array
+        pre.append(g.assign(array, self.allocation(extents, m.letter, deps[target])))
+        body.append(gast.Assign(targets=[_subscript(g.name(array), [g.name(i) for i in index], store=True)],
+                                value=g.name(scalar), type_comment=None))
+
+    def reference_operand(self, members, rank):
+        """An array operand of full rank read by the first member: it gives the loop's extents."""
+        for n in gast.walk(members[0].stmt.value):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and self.rank(n) == rank:
+                return n.id
+        raise AssertionError("a fused group starts with an operand of the group's rank")
+
+    def guard_shape(self, guards, name, r, extents, ref):
+        if name == ref:
+            return
+        test = _shape_equals(name, extents[len(extents) - r:])
+        for t in test:
+            if not any(_same(t, existing) for existing in guards):
+                guards.append(t)
+
+    def allocation(self, extents, letter, deps):
+        shape = _tuple([g.name(e) for e in extents])
+        if letter == "b":
+            np_name = bind_object(self.ns, self.pool, "np", np)
+            return g.call(g.dotted_name(f"{np_name}.empty"),
+                          [shape, g.dotted_name(f"{np_name}.bool_")])
+        helper = bind_object(self.ns, self.pool, "fused_empty", runtime.fused_empty)
+        return g.call(g.name(helper), [shape] + [g.name(d) for d in sorted(deps)])
+
+    def fallback_casts(self, members, materialized, deps, rank):
+        """Give the NumPy path's results the fused path's dtypes, so both branches type alike."""
+        helper = bind_object(self.ns, self.pool, "fused_cast", runtime.fused_cast)
+        out = []
+        for m in members:
+            if m.target in materialized and m.role != "reduction" and m.letter == "f":
+                if any(o.target == m.target for o in members[members.index(m) + 1:]):
+                    continue
+                if m.role == "copy" and m.source in materialized:
+                    continue
+                args = [g.name(m.target)] + [g.name(d) for d in sorted(deps[m.target])]
+                out.append(g.assign(m.target, g.call(g.name(helper), args)))
+            elif m.role == "reduction" and m.axis is not None and rank > 1:
+                args = [g.name(m.target)] + [g.name(d) for d in sorted(deps[m.target])]
+                out.append(g.assign(m.target, g.call(g.name(helper), args)))
+        return out
+
+    def emit_reduction(self, m, element, deps, rank, extents, index, pre, row_init, body, post_row, post, loc):
+        identity = g.const(_IDENTITY[m.op])
+        if m.axis is None or rank == 1:
+            acc = self.pool.fresh(f"{m.target}_acc")
+            pre.append(g.assign(acc, identity))
+            body.append(g.assign(acc, _combine(m.op, g.name(acc), element, self), loc))
+            result = g.name(acc)
+            if m.op == "mean":
+                result = gast.BinOp(left=result, op=gast.Div(), right=_product(extents))
+            post.append(g.assign(m.target, result))
+            return
+        kept = [e for k, e in enumerate(extents) if k != m.axis]
+        array = self.pool.fresh(f"{m.target}_out")
+        helper = bind_object(self.ns, self.pool, "fused_empty", runtime.fused_empty)
+        pre.append(g.assign(array, g.call(g.name(helper), [_tuple([g.name(e) for e in kept])]
+                                          + [g.name(d) for d in sorted(deps)])))
+        slot = [g.name(i) for k, i in enumerate(index) if k != m.axis]
+        scale = None if m.op != "mean" else g.name(extents[m.axis])
+        if m.axis == rank - 1:
+            acc = self.pool.fresh(f"{m.target}_acc")
+            row_init.append(g.assign(acc, identity))
+            body.append(g.assign(acc, _combine(m.op, g.name(acc), element, self), loc))
+            value = g.name(acc) if scale is None else gast.BinOp(left=g.name(acc), op=gast.Div(), right=scale)
+            post_row.append(gast.Assign(targets=[_subscript(g.name(array), slot, store=True)], value=value,
+                                        type_comment=None))
+        else:
+            pre.append(g.expr_stmt(g.call(gast.Attribute(value=g.name(array), attr="fill", ctx=gast.Load()),
+                                          [identity])))
+            current = _subscript(g.name(array), slot)
+            body.append(gast.Assign(targets=[_subscript(g.name(array), slot, store=True)],
+                                    value=_combine(m.op, current, element, self), type_comment=None))
+            if scale is not None:
+                post.append(g.assign(array, gast.BinOp(left=g.name(array), op=gast.Div(), right=scale)))
+        post.append(g.assign(m.target, g.name(array)))
+
+    def loop_nest(self, index, extents, row_init, body, post_row, parallel):
+        prange = bind_object(self.ns, self.pool, "prange", runtime.prange) if parallel else None
+        inner = body
+        for depth in range(len(index) - 1, -1, -1):
+            loop_range = g.call(g.name(prange) if (parallel and depth == 0) else g.name("range"),
+                                [g.name(extents[depth])])
+            loop = gast.For(target=g.name(index[depth], store=True), iter=loop_range, body=inner, orelse=[],
+                            type_comment=None)
+            if depth == len(index) - 1 and len(index) > 1:
+                inner = row_init + [loop] + post_row
+            else:
+                inner = [loop]
+        return inner
+
+
+# ------------------------------------------------------------------- small AST helpers
+_UNSUPPORTED = -1
+
+
+def _normalize_axis(axis, rank):
+    """The axis in range; None for a full reduction (as is axis 0 of a vector); -1 when unsupported."""
+    if axis is None:
+        return None
+    if not isinstance(axis, int) or isinstance(axis, bool) or not -rank <= axis < rank:
+        return _UNSUPPORTED
+    return None if rank == 1 else axis % rank
+
+
+def _combine(op, acc, element, fuser):
+    if op in ("sum", "mean"):
+        return gast.BinOp(left=acc, op=gast.Add(), right=element)
+    if op == "prod":
+        return gast.BinOp(left=acc, op=gast.Mult(), right=element)
+    np_name = bind_object(fuser.ns, fuser.pool, "np", np)
+    return g.call(g.dotted_name(f"{np_name}.{'maximum' if op == 'max' else 'minimum'}"), [acc, element])
+
+
+def _substitute(expr, read, namespace):
+    """`expr` with each operand replaced by its element read; np.where/select become `a if c else b`."""
+    if isinstance(expr, (gast.Name, gast.Constant)):
+        return read(expr)
+    if isinstance(expr, gast.Call):
+        fn = resolve(expr.func, namespace)
+        args = [_substitute(a, read, namespace) for a in expr.args]
+        if fn in (np.where, runtime.select):
+            return gast.IfExp(test=args[0], body=args[1], orelse=args[2])
+        return gast.Call(func=copy.deepcopy(expr.func), args=args, keywords=[])
+    node = copy.copy(expr)
+    if isinstance(expr, gast.BinOp):
+        node.left, node.right = _substitute(expr.left, read, namespace), _substitute(expr.right, read, namespace)
+    elif isinstance(expr, gast.UnaryOp):
+        node.operand = _substitute(expr.operand, read, namespace)
+    elif isinstance(expr, gast.Compare):
+        node.left = _substitute(expr.left, read, namespace)
+        node.comparators = [_substitute(c, read, namespace) for c in expr.comparators]
+    return node
+
+
+def _reads(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def _read_counts(tree):
+    counts = {}
+    for n in gast.walk(tree):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
+
+
+def _read_counts_of(stmts, count=None):
+    counts = {}
+    for s in stmts:
+        for name, c in (count or _read_counts)(s.value).items():
+            counts[name] = counts.get(name, 0) + c
+    return counts
+
+
+def _value_read_counts(tree, namespace):
+    """Reads of each name that need its values: not `x.shape`, not a helper's shape-only argument."""
+    shape_only = set()
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Attribute) and node.attr in ("shape", "ndim") and isinstance(node.value, gast.Name):
+            shape_only.add(id(node.value))
+        elif isinstance(node, gast.Call):
+            positions = runtime.SHAPE_ONLY_ARGS.get(resolve(node.func, namespace), ())
+            for k in positions:
+                if k < len(node.args) and isinstance(node.args[k], gast.Name):
+                    shape_only.add(id(node.args[k]))
+    counts = {}
+    for n in gast.walk(tree):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in shape_only:
+            counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
+
+
+def _defined_before_read(members):
+    """Names some member reads before the group defines them: their old value flows in."""
+    defined, flows_in = set(), set()
+    for m in members:
+        flows_in |= _reads(m.stmt.value) - defined
+        defined.add(m.target)
+    return flows_in & defined
+
+
+def _attr(name, attr):
+    return gast.Attribute(value=g.name(name), attr=attr, ctx=gast.Load())
+
+
+def _subscript(value, parts, store=False):
+    index = parts[0] if len(parts) == 1 else gast.Tuple(elts=parts, ctx=gast.Load())
+    return gast.Subscript(value=value, slice=index, ctx=gast.Store() if store else gast.Load())
+
+
+def _tuple(elts):
+    return gast.Tuple(elts=elts, ctx=gast.Load())
+
+
+def _shape_equals(name, extents):
+    return [gast.Compare(left=_subscript(_attr(name, "shape"), [g.const(k)]), ops=[gast.Eq()],
+                         comparators=[g.name(e)]) for k, e in enumerate(extents)]
+
+
+def _same(a, b):
+    return gast.dump(a) == gast.dump(b)
+
+
+def _product(names):
+    if not names:
+        return g.const(1)
+    node = g.name(names[0])
+    for n in names[1:]:
+        node = gast.BinOp(left=node, op=gast.Mult(), right=g.name(n))
+    return node
+
+
+def _conjunction(tests):
+    return tests[0] if len(tests) == 1 else gast.BoolOp(op=gast.And(), values=tests)
+
+
+NOTE = "__transpile_note__"
+FUSED_MARK = "fused:"  # starts the comment above each fused loop
+
+
+def _note(text):
+    return g.expr_stmt(g.call(g.name(NOTE), [g.const(text)]))
+
+
+def fuse_loops(fdef, namespace, param_kinds, parallel=False):
+    """A copy of `fdef` with its elementwise chains fused (namespace extended with helpers)."""
+    if not param_kinds or not any(isinstance(k, tuple) and k[1] for k in param_kinds):
+        return fdef, namespace
+    fdef = copy.deepcopy(fdef)
+    namespace = dict(namespace)
+    fuser = Fuser(fdef, namespace, param_kinds, parallel)
+    fdef.body = fuser.rewrite_block(fdef.body)
+    return fdef, namespace

@@ -1,0 +1,98 @@
+"""Reverse-mode tapes inside a GPU thread: per-thread local arrays when their size is constant.
+
+A tape is pushed once per execution of each push site; when every loop around a push site has a
+constant trip count (`range(16)`), the pushes are bounded at generation time and the tape becomes
+`cuda.local.array(SIZE, numba.float64)`, with no growth (`tape_reserve`) and no sizing code left.
+Otherwise the loop that needs a growable tape is returned, to be named in the error.
+"""
+import gast
+import numba
+
+from .. import gastutil as g
+from .. import runtime
+from ..analysis.names import NamePool, all_names, bind_object, resolve
+from .simplify import eliminate_dead_code
+
+_DTYPES = {bool: "boolean", int: "int64", float: "float64"}
+
+
+def _trip_count(loop):
+    """The constant number of iterations of `loop`, or None."""
+    if not isinstance(loop, gast.For):
+        return None
+    call = loop.iter
+    args = call.args if isinstance(call, gast.Call) else []
+    if len(args) != 3 or not all(isinstance(a, gast.Constant) and isinstance(a.value, int) for a in args):
+        return None
+    return len(range(*(a.value for a in args)))
+
+
+def _push_counts(fdef, tapes):
+    """(tape name -> the most pushes it can receive, None), or (counts so far, the outermost loop
+    without a constant trip count around a push)."""
+    counts = dict.fromkeys(tapes, 0)
+
+    def visit(block, multiplicity, culprit):
+        for stmt in block:
+            target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
+            if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) \
+                    and target.value.id in counts:
+                if culprit is not None:
+                    return culprit
+                counts[target.value.id] += multiplicity
+            found = None
+            if isinstance(stmt, (gast.For, gast.While)):
+                trips = _trip_count(stmt)
+                if culprit is None and trips is None:
+                    found = visit(stmt.body, None, stmt)
+                else:
+                    found = visit(stmt.body, None if culprit else multiplicity * trips, culprit)
+            elif isinstance(stmt, gast.If):
+                found = visit(stmt.body, multiplicity, culprit) or visit(stmt.orelse, multiplicity, culprit)
+            if found is not None:
+                return found
+        return None
+
+    return counts, visit(fdef.body, 1, None)
+
+
+def localize_tapes(fdef, namespace):
+    """Rewrite `fdef` (in place) so that its tapes are local arrays; returns the loop that needs a
+    growable tape, or None when every tape has a constant size."""
+    creations = {}
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Call) \
+                and resolve(node.value.func, namespace) is runtime.new_tape:
+            creations[node.targets[0].id] = node
+    if not creations:
+        return None
+    counts, unbounded = _push_counts(fdef, creations)
+    if unbounded is not None:
+        return unbounded
+    from numba import cuda
+    pool = NamePool(all_names(fdef), namespace)
+    cuda_name = bind_object(namespace, pool, "cuda", cuda)
+    numba_name = bind_object(namespace, pool, "numba", numba)
+    for tape, node in creations.items():
+        sample = node.value.args[0]
+        dtype = _DTYPES[type(sample.value)] if isinstance(sample, gast.Constant) else "float64"
+        node.value = g.call(f"{cuda_name}.local.array",
+                            [g.const(max(1, counts[tape])), g.dotted_name(f"{numba_name}.{dtype}")])
+    reserve = {name for name, obj in namespace.items() if obj is runtime.tape_reserve}
+
+    def sweep(block):
+        out = []
+        for stmt in block:
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) \
+                    and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id in reserve:
+                continue
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if inner:
+                    setattr(stmt, field, sweep(inner) or ([gast.Pass()] if field == "body" else []))
+            out.append(stmt)
+        return out
+
+    fdef.body = sweep(fdef.body)
+    eliminate_dead_code(fdef)
+    return None
