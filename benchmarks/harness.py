@@ -43,6 +43,7 @@ class Row:
     tool: str  # key of benchmarks.tools.TOOLS
     build: Callable[[Size, tuple], Impl]
     fresh: bool = False  # measured in a fresh process, so that its first call is a cold compile
+    compile_grows: bool = False  # its first call grows with the size (JAX unrolling a loop): projected
 
 
 @dataclass

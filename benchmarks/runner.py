@@ -25,7 +25,8 @@ class RowHistory:
     """What a row did at smaller sizes: the call time that projects its cost at the next size, or
     why it stopped being tried. A fresh-process row's first call (its compile time) is not
     projected, since not growing with the size is what some tools are measured for: it stops
-    after a first call over the compile limit."""
+    after a first call over the compile limit, or, for a row whose compile time is known to grow
+    with the size (`compile_grows`), once its projected first call is over that limit."""
 
     def __init__(self):
         self.last: dict[str, tuple[float, float]] = {}  # row -> (work, seconds per call)
@@ -38,7 +39,8 @@ class RowHistory:
             work, seconds = self.last[row.name]
             projected = seconds * size.work / work
             if projected > limit:
-                self.stopped[row.name] = f"not tried: call projected ≥ {projected:.0f} s (limit {limit:.0f} s)"
+                what = "first call" if row.fresh else "call"
+                self.stopped[row.name] = f"not tried: {what} projected ≥ {projected:.0f} s (limit {limit:.0f} s)"
                 return self.stopped[row.name]
         return None
 
@@ -51,6 +53,8 @@ class RowHistory:
             self.stopped[row.name] = f"not tried: the first call at {size.label} took {first:.0f} s > {limit:.0f} s"
         elif status == "ok" and not row.fresh:
             self.last[row.name] = (size.work, result["grad"]["s"])
+        elif status == "ok" and row.compile_grows and first is not None:
+            self.last[row.name] = (size.work, first)
 
 
 def measure_row(name: str, row: harness.Row, size: harness.Size, args: tuple, reference: dict | None,

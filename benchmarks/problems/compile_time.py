@@ -23,6 +23,6 @@ def rows():
     return [
         Row("numba (hand-written)", "numba", euler.build_numba, fresh=True),
         Row("transpile", "transpile", euler.build_transpile, fresh=True),
-        Row("jax (unrolled loop)", "jax", euler.build_jax_unrolled, fresh=True),
+        Row("jax (unrolled loop)", "jax", euler.build_jax_unrolled, fresh=True, compile_grows=True),
         Row("jax (fori_loop)", "jax", euler.build_jax_fori, fresh=True),
     ]

@@ -174,7 +174,7 @@ def rows():
         Row("numba (hand-written)", "numba", build_numba),
         Row("transpile", "transpile", build_transpile),
         Row("jax (fori_loop)", "jax", build_jax_fori),
-        Row("jax (unrolled loop)", "jax", build_jax_unrolled, fresh=True),
+        Row("jax (unrolled loop)", "jax", build_jax_unrolled, fresh=True, compile_grows=True),
         Row("torch", "torch", build_torch),
         Row("autograd", "autograd", build_autograd),
     ]
