@@ -1,4 +1,5 @@
 """Compile every function of a generated module with numba.njit (nopython, never object mode)."""
+import inspect
 import os
 import re
 
@@ -14,7 +15,9 @@ def compile_cpu(module, entry, function_names, options):
     for name in function_names:
         fn = getattr(module, name)
         if not isinstance(fn, numba.core.dispatcher.Dispatcher):  # compiled by an earlier load
-            setattr(module, name, numba.njit(**flags)(fn))
+            # only functions with a prange loop are parallel: Numba warns about the others
+            parallel = flags["parallel"] and "prange(" in inspect.getsource(fn)
+            setattr(module, name, numba.njit(**{**flags, "parallel": parallel})(fn))
     return getattr(module, entry)
 
 
