@@ -3,12 +3,7 @@
 Each helper is called through a small twin function below, run as Python and compiled by the `nb`
 fixture (once per argument type signature, cached on disk across runs).
 """
-import contextlib
-import hashlib
-import os
-import tempfile
 import types
-from pathlib import Path
 
 import numba
 import numpy as np
@@ -16,34 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numba import njit
+from numba_test_cache import numba_for_tests
 
-import transpile.rules
 import transpile.runtime as rt
 
 # derandomized: the same examples, hence the same compiled type signatures, on every run
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-
-
-@contextlib.contextmanager
-def numba_for_tests():
-    """LLVM -O0 (these tests check typing and values, not speed; optimisation is most of Numba's
-    compile time) and an on-disk cache keyed by the runtime and rules sources and Numba's
-    version, so later runs load machine code and an edit there recompiles."""
-    sources = sorted([*Path(rt.__file__).parent.glob("*.py"), *Path(transpile.rules.__file__).parent.glob("*.py")])
-    digest = hashlib.sha1(numba.__version__.encode() + b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
-    root = os.environ.get("TRANSPILE_TEST_CACHE", Path(tempfile.gettempdir()) / "transpile-numba-tests")
-    saved = {k: os.environ.get(k) for k in ("NUMBA_OPT", "NUMBA_CACHE_DIR")}
-    os.environ.update(NUMBA_OPT="0", NUMBA_CACHE_DIR=str(Path(root) / digest))
-    numba.core.config.reload_config()
-    try:
-        yield Path(root) / digest
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        numba.core.config.reload_config()
 
 
 def all_helpers(x):

@@ -11,7 +11,7 @@ import numba
 from .. import gastutil as g
 from .. import runtime
 from ..analysis.names import NamePool, all_names, bind_object, resolve
-from .simplify import eliminate_dead_code
+from .simplify import drop_statements, eliminate_dead_code
 
 _DTYPES = {bool: "boolean", int: "int64", float: "float64"}
 
@@ -80,19 +80,7 @@ def localize_tapes(fdef, namespace):
                             [g.const(max(1, counts[tape])), g.dotted_name(f"{numba_name}.{dtype}")])
     reserve = {name for name, obj in namespace.items() if obj is runtime.tape_reserve}
 
-    def sweep(block):
-        out = []
-        for stmt in block:
-            if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) \
-                    and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id in reserve:
-                continue
-            for field in ("body", "orelse"):
-                inner = getattr(stmt, field, None)
-                if inner:
-                    setattr(stmt, field, sweep(inner) or ([gast.Pass()] if field == "body" else []))
-            out.append(stmt)
-        return out
-
-    fdef.body = sweep(fdef.body)
+    drop_statements(fdef, lambda stmt: isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)
+                    and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id in reserve)
     eliminate_dead_code(fdef)
     return None

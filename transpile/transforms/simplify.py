@@ -25,20 +25,30 @@ def eliminate_dead_code(fdef, impure=()):
                 reads.add(node.id)
         removed = [False]
 
-        def sweep(block):
-            out = []
-            for stmt in block:
-                if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
-                        and stmt.targets[0].id not in reads and not _has_effects(stmt.value, impure):
-                    removed[0] = True
-                    continue
-                for field in ("body", "orelse"):
-                    inner = getattr(stmt, field, None)
-                    if inner:
-                        setattr(stmt, field, sweep(inner) or ([gast.Pass()] if field == "body" else []))
-                out.append(stmt)
-            return out
+        def dead(stmt):
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
+                    and stmt.targets[0].id not in reads and not _has_effects(stmt.value, impure):
+                removed[0] = True
+                return True
+            return False
 
-        fdef.body = sweep(fdef.body)
+        drop_statements(fdef, dead)
         if not removed[0]:
             return fdef
+
+
+def drop_statements(fdef, drop):
+    """Remove the statements `drop(stmt)` selects, in nested blocks too (an emptied body gets `pass`)."""
+    def sweep(block):
+        out = []
+        for stmt in block:
+            if drop(stmt):
+                continue
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if inner:
+                    setattr(stmt, field, sweep(inner) or ([gast.Pass()] if field == "body" else []))
+            out.append(stmt)
+        return out
+
+    fdef.body = sweep(fdef.body)
