@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import vmap_cases as vc
+from trees import assert_tree_close
 
 import transpile as tp
 
@@ -61,16 +62,6 @@ def loop_reference(fn, args, in_axes=0, out_axes=0):
     axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
     n = next(s for s in (batch_size(a, ax) for a, ax in zip(args, axes)) if s is not None)
     return stack([fn(*[take(a, ax, i) for a, ax in zip(args, axes)]) for i in range(n)], out_axes)
-
-
-def assert_tree_close(actual, expected, rtol=1e-10, atol=1e-12):
-    if isinstance(expected, tuple):
-        assert isinstance(actual, tuple) and len(actual) == len(expected)
-        for a, e in zip(actual, expected):
-            assert_tree_close(a, e, rtol, atol)
-        return
-    assert np.shape(actual) == np.shape(expected)
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
 
 
 def on(target, fun, **options):
@@ -176,7 +167,7 @@ def generated_source(transformed):
 
 
 VECTORIZABLE = [c for c in CASES if c[0] in (vc.elementwise, vc.affine, vc.logistic_loss, vc.softmax,
-                                            vc.relu_scalar, vc.running_sum, vc.power_iteration,
+                                            vc.relu_scalar, vc.power_iteration,
                                             vc.call_price, vc.calls_sigmoid, vc.branch_on_sum)]
 
 
@@ -189,11 +180,19 @@ def test_auto_vectorizes_when_every_statement_has_a_rule(case):
     assert "batch_alloc" not in source and "result_b" not in source
 
 
-@pytest.mark.parametrize("fn, args", [(vc.newton_sqrt, (rand(B),)), (vc.cumulative, (rand(B, 4),))])
+@pytest.mark.parametrize("fn, args", [(vc.newton_sqrt, (rand(B),)), (vc.cumulative, (rand(B, 4),)),
+                                      (vc.running_sum, (rand(B, 4),))])
 def test_auto_falls_back_to_the_loop(fn, args):
     batched = tp.vmap(fn)
     assert_tree_close(batched(*args), loop_reference(fn, args))
     assert "batch_alloc" in generated_source(batched)
+
+
+def test_explicit_vectorize_still_batches_element_loops():
+    batched = tp.vmap(vc.running_sum, method="vectorize")
+    x = rand(B, 4)
+    assert_tree_close(batched(x), loop_reference(vc.running_sum, (x,)))
+    assert "batch_alloc" not in generated_source(batched)
 
 
 def test_branch_on_batched_values_becomes_a_select():

@@ -230,7 +230,7 @@ def vmap(ir, in_axes=0, out_axes=0, axis_name=None, method="auto", parallel=Fals
     axes = resolve_in_axes(axes, ir.params, kinds)
     if method != "loop" and axis_name is None:
         from .vectorize import vectorize
-        vectorized = vectorize(ir, axes, out_axes, parallel)
+        vectorized = vectorize(ir, axes, out_axes, parallel, strided_reads_in_loops=method == "vectorize")
         if vectorized is not None:
             return vectorized
     namespace, stmts = _loop(ir, axes, out_axes, axis_name, parallel)

@@ -34,8 +34,10 @@ class NoRule(Exception):
 class Vectorizer:
     """Rewrites one core-form function, statement by statement, into its batched form."""
 
-    def __init__(self, ir, axes, parallel):
+    def __init__(self, ir, axes, parallel, strided_reads_in_loops=True):
         self.ir = ir
+        self.strided_reads_in_loops = strided_reads_in_loops
+        self.loop_depth = 0
         self.ns = dict(ir.namespace)
         self.pool = NamePool(all_names(ir.fdef), self.ns)
         self.kinds = infer(ir.fdef, self.ns, ir.kinds)
@@ -223,6 +225,8 @@ class Vectorizer:
         base = value.value
         if not self.is_batched(base):
             raise NoRule()  # an unbatched array indexed by batched values: a gather
+        if self.loop_depth and not self.strided_reads_in_loops:
+            raise NoRule()  # x[:, i] for every i: the loop strategy reads each example's row contiguously
         parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
         for part in parts:
             for node in gast.walk(part):
@@ -402,6 +406,13 @@ class Vectorizer:
         for node in gast.walk(gast.Module(body=[s.iter], type_ignores=[])):
             if isinstance(node, gast.Name) and node.id in self.batched:
                 raise NoRule()
+        self.loop_depth += 1
+        try:
+            return self._loop(s)
+        finally:
+            self.loop_depth -= 1
+
+    def _loop(self, s):
         before, defined, ranks = set(self.batched), set(self.defined), dict(self.ranks)
         for _ in range(4):  # which names the loop makes batched, from one trial pass to the next
             start = set(self.batched)
@@ -479,9 +490,11 @@ def _matmul_rank(ra, rb):
     return {(1, 1): 0, (1, 2): 1, (2, 1): 1, (2, 2): 2}.get((ra, rb))
 
 
-def vectorize(ir, axes, out_axes, parallel):
-    """The batched IR by batching rules, or None when some statement has no rule."""
+def vectorize(ir, axes, out_axes, parallel, strided_reads_in_loops=True):
+    """The batched IR by batching rules, or None when some statement has no rule (or, without
+    `strided_reads_in_loops`, when a loop indexes batched arrays: method="auto" loops over
+    examples then, which measured 1.6x faster on an element loop over 8 rows of 2e6)."""
     try:
-        return Vectorizer(ir, axes, parallel).build(out_axes)
+        return Vectorizer(ir, axes, parallel, strided_reads_in_loops).build(out_axes)
     except NoRule:
         return None
