@@ -24,6 +24,7 @@ from ..errors import NotDifferentiableError, TranspileError
 from ..ir import IRFunction
 from ..pipeline import build_ir, register_transform
 from .batch import result_arity
+from .recompute import recompute_cheap_values
 from .simplify import eliminate_dead_code
 from .tape import Stacks
 from .templates import flatten, instantiate, simplify_template
@@ -64,6 +65,7 @@ class Reverse:
         self.answers = {}  # y -> the name holding y's new value while y is restored
         self._reserved = False
         self.reassigned = set()
+        self.emitted = {}  # id of a statement -> its adjoint statements
 
     # ----------------------------------------------------------------- naming
     def adj(self, name):
@@ -102,6 +104,9 @@ class Reverse:
 
         backward = self.bwd_block(body, scope_key=None)
         needed = self._needed(backward)
+        recomputed = recompute_cheap_values(self, body, backward, needed)
+        if recomputed:
+            needed = self._needed(backward) - recomputed
         backward = self._drop_unneeded_restores(backward, needed)
         self.needed = needed
         self.written_bases = {st.targets[0].value.id for st in assignments(body)
@@ -582,7 +587,9 @@ class Reverse:
         out = self._inits(self.scopes.get(scope_key, []), stmts[0] if stmts else None) \
             if scope_key is not None else []
         for s in reversed(stmts):
-            out.extend(self.bwd_stmt(s))
+            emitted = self.bwd_stmt(s)
+            self.emitted[id(s)] = emitted  # what recompute.py inserts before
+            out.extend(emitted)
         return out
 
     def bwd_stmt(self, s):
