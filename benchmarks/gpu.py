@@ -9,6 +9,9 @@ Three batches, each one thread per example:
   (example, feature) entry of the gradient matrix;
 - Euler ODE sensitivities: 10^5 trajectories of N=1000 steps, the derivative w.r.t. the three
   parameters by forward mode (tp.jvp; reverse mode would need a tape per thread).
+And array code made into fused kernels (transforms/fuse_kernels.py): the fusion chain of
+benchmarks/problems/fusion.py, sum(exp(-(x - m)^2 / s) * w) over 10^7 elements, and its gradient
+w.r.t. x; also with fuse=False (one kernel per NumPy operation).
 Each is timed with device arrays in and out, and with NumPy arrays (host copies included), and
 against jax.jit on the same GPU when JAX has a GPU backend. Times are medians after a warm-up;
 bandwidth is the bytes each batch must read and write once, divided by the time. Results are
@@ -30,7 +33,7 @@ try:
 
     import transpile as tp
     from benchmarks.harness import Size
-    from benchmarks.problems import blackscholes, euler, logreg
+    from benchmarks.problems import blackscholes, euler, fusion, logreg
     from benchmarks.problems.euler import euler_loss
 except ImportError as missing:
     sys.exit(f"benchmarks/gpu.py needs the Python package {missing.name!r}: "
@@ -88,10 +91,11 @@ class Problem:
     """One batch: transpile's kernel, its inputs, a CPU reference, JAX's version, bytes moved."""
 
     def __init__(self, title, size, kernel, host_args, reference, bytes_moved, jax_build=None,
-                 reshape=None):
+                 reshape=None, unfused=None):
         self.title, self.size, self.kernel, self.host_args = title, size, kernel, host_args
         self.reference, self.bytes_moved, self.jax_build = reference, bytes_moved, jax_build
         self.reshape = reshape or (lambda result: result)
+        self.unfused = unfused  # the same array code as one kernel per operation, when it has one
 
 
 def black_scholes(n):
@@ -158,6 +162,29 @@ def euler_batch(trajectories, steps):
                    reshape=lambda result: [on_host(r)[:checked] for r in leaves(result)])
 
 
+def fusion_chain(n, gradient):
+    """Array code, not a vmap: fused into one kernel (a block tree and a second pass for the sum);
+    the gradient is one more kernel for the elementwise backward chain."""
+    args = fusion.make_args(Size("", n, {"n": n}))
+    f = tp.grad(fusion.gaussian_weighted_sum) if gradient else fusion.gaussian_weighted_sum
+
+    def jax_build():
+        import jax
+        import jax.numpy as jnp
+
+        def xp_chain(x, m, s, w):
+            return jnp.sum(jnp.exp(-(x - m) ** 2 / s) * w)
+        compiled = jax.jit(jax.grad(xp_chain) if gradient else xp_chain)
+        data = [jnp.asarray(a) if hasattr(a, "shape") else a for a in args]
+        return lambda: jax.block_until_ready(compiled(*data))
+
+    reference = (fusion.numba_gradient if gradient else fusion.numba_value)(*args)
+    title = "Fusion chain, gradient w.r.t. x" if gradient else "Fusion chain, 6 ops and a sum"
+    bytes_moved = 8 * n * (3 if gradient else 2)  # read x and w (and write the gradient) once
+    return Problem(title, f"{n:,} elements", tp.jit(f, target="cuda"), args, reference, bytes_moved, jax_build,
+                   unfused=tp.jit(f, target="cuda", fuse=False))
+
+
 # ---- the table ---------------------------------------------------------------------------------
 
 def jax_gpu_note():
@@ -183,6 +210,11 @@ def measure(problem, repeats, jax_note):
     error = max_error(problem.reshape(result), problem.reference)
     seconds = median_seconds(on_device, repeats)
     rows.append((problem.title, problem.size, "transpile cuda, device arrays", seconds, problem.bytes_moved, error))
+    if problem.unfused is not None:
+        unfused_error = max_error(problem.reshape(problem.unfused(*device_args)), problem.reference)
+        seconds = median_seconds(lambda: (problem.unfused(*device_args), cuda.synchronize()), repeats)
+        rows.append((problem.title, problem.size, "transpile cuda fuse=False, device arrays", seconds,
+                     problem.bytes_moved, unfused_error))
     seconds = median_seconds(lambda: problem.kernel(*problem.host_args), repeats)
     rows.append((problem.title, problem.size, "transpile cuda, host copies", seconds, problem.bytes_moved, error))
     if jax_note is None:
@@ -215,10 +247,12 @@ def main(argv=None):
         print("NUMBA_ENABLE_CUDASIM=1 runs kernels in the simulator: use --smoke for tiny sizes")
         return 0
     if args.smoke:
-        problems = [black_scholes(64), logistic_regression(4, 5), euler_batch(8, 20)]
+        problems = [black_scholes(64), logistic_regression(4, 5), euler_batch(8, 20),
+                    fusion_chain(130, gradient=False), fusion_chain(130, gradient=True)]
         repeats = 1
     else:
-        problems = [black_scholes(10_000_000), logistic_regression(4096, 100), euler_batch(100_000, 1000)]
+        problems = [black_scholes(10_000_000), logistic_regression(4096, 100), euler_batch(100_000, 1000),
+                    fusion_chain(10_000_000, gradient=False), fusion_chain(10_000_000, gradient=True)]
         repeats = 5
     jax_note = jax_gpu_note()
     started = time.perf_counter()

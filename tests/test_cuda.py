@@ -120,6 +120,8 @@ def test_gpu_benchmark_smoke_runs_on_the_simulator():
     rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith("| ") and "problem" not in line]
     problems = {row[0].strip() for row in rows}
     assert problems == {"Black-Scholes price, delta, vega", "Per-example gradients of logistic regression",
-                        "Euler ODE, d loss / d 3 parameters (jvp)"}
-    assert len(rows) == 6  # device arrays and host copies for each; no GPU JAX under the simulator
+                        "Euler ODE, d loss / d 3 parameters (jvp)", "Fusion chain, 6 ops and a sum",
+                        "Fusion chain, gradient w.r.t. x"}
+    # device arrays and host copies for each, fuse=False too for the fused chains; no GPU JAX here
+    assert len(rows) == 12
     assert all(float(row[-1]) < 1e-12 for row in rows)  # the error against the CPU reference

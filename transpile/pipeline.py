@@ -55,6 +55,13 @@ def base_ir(pyfunc, kinds=None):
                       spec=FunctionSpec(pyfunc, (), kinds), kinds=kinds)
 
 
+def register_core_form(pyfunc, fdef, namespace, filename):
+    """Make a function that has no source of its own (a generated one, e.g. a loop segment of
+    transforms/checkpoint.py) buildable: `pyfunc` stands for the core-form `fdef`."""
+    with _lock:
+        _normalized[pyfunc] = (fdef, namespace, filename)
+
+
 def build_ir(spec):
     """The IR of `spec`, built once per spec (passes must not mutate their input)."""
     with _lock:
@@ -70,7 +77,10 @@ def build_ir(spec):
                         spec.kinds, inner_chain=spec.chain[:-1], **dict(options))
                 inner = build_ir(FunctionSpec(spec.pyfunc, spec.chain[:-1], inner_kinds))
                 extra = {"kinds": spec.kinds} if name in WANTS_KINDS else {}
-                ir = TRANSFORMS[name](inner, **dict(options), **extra)
+                own = getattr(spec.pyfunc, "tp_transform", None) if len(spec.chain) == 1 else None
+                ir = own(name, inner, **dict(options), **extra) if own is not None else None  # custom rules
+                if ir is None:
+                    ir = TRANSFORMS[name](inner, **dict(options), **extra)
                 ir.spec = spec
                 ir.kinds = spec.kinds
             _built[spec] = ir

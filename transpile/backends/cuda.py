@@ -49,3 +49,30 @@ def kernel_ptx(transformed, *example_args, cc=(8, 0)):
     with mock.patch.object(dispatcher, "get_current_device", lambda: device):
         ptx, _ = cuda.compile_ptx(kernel, signature, cc=cc)
     return ptx
+
+
+def fused_kernels_ptx(transformed, *example_args, cc=(8, 0)):
+    """PTX of every kernel that `transformed` (jit(..., target="cuda") of array code: fused
+    kernels, transforms/fuse_kernels.py) launches for NumPy `example_args`, for compute
+    capability `cc`; no GPU needed.
+
+    The host function runs with NumPy arrays standing for device arrays, and each launch compiles
+    its kernel for the arguments it is given instead of running it (the results are garbage).
+    """
+    import numpy as np
+    from numba.cuda import dispatcher
+
+    from . import cuda_host
+    compiled = []
+
+    def compile_instead(kernel, threads, *args):
+        ptx, _ = cuda.compile_ptx(kernel.py_func, tuple(numba.typeof(a) for a in args), cc=cc)
+        compiled.append(ptx)
+
+    host_arrays = types.SimpleNamespace(device_array=lambda shape, dtype: np.empty(shape, dtype),
+                                        to_device=lambda array: array)
+    device = types.SimpleNamespace(compute_capability=cc)
+    with mock.patch.object(cuda_host, "cuda", host_arrays), mock.patch.object(cuda_host, "launch", compile_instead), \
+            mock.patch.object(dispatcher, "get_current_device", lambda: device):
+        transformed.generated_for(*example_args).callable(*example_args)
+    return compiled

@@ -8,8 +8,8 @@ from numba import prange
 
 from .batching import batch_alloc, batch_broadcast, check_batch_size, erf_elementwise, move_axis, scale_rows
 from .broadcast import balanced_eq, broadcast_like, reshape_as, select, unbroadcast, zero_like
-from .jacobian import basis_vector, flat_size, flat_values, jacobian_shaped
 from .fused import fused_cast, fused_empty
+from .jacobian import basis_vector, flat_size, flat_values, jacobian_shaped
 from .linalg import dot_vjp_a, dot_vjp_b, eye_like, matmul
 from .markers import stop_gradient
 from .numpy_twins import inner, reduce_std, reduce_var, squeeze_axes

@@ -10,19 +10,19 @@ from numba.extending import overload
 from numba.np.numpy_support import as_dtype
 
 
-def _float_result(dtypes):
+def float_result(dtypes):
     floats = [d for d in dtypes if d.kind == "f"]
     return np.result_type(*floats) if floats else np.dtype(np.float64)
 
 
 def fused_empty(shape, *arrays):
     """An uninitialized float array for a fused result computed from `arrays`."""
-    return np.empty(shape, _float_result([a.dtype for a in arrays]))
+    return np.empty(shape, float_result([a.dtype for a in arrays]))
 
 
 def fused_cast(value, *arrays):
     """`value` (the unfused path's result) in the dtype fused_empty gives; no copy when it has it."""
-    dtype = _float_result([a.dtype for a in arrays])
+    dtype = float_result([a.dtype for a in arrays])
     return value if value.dtype == dtype else value.astype(dtype)
 
 
@@ -34,7 +34,7 @@ def _array_dtypes(arrays):
 
 @overload(fused_empty)
 def _fused_empty(shape, *arrays):
-    dtype = _float_result(_array_dtypes(arrays))
+    dtype = float_result(_array_dtypes(arrays))
 
     def impl(shape, *arrays):
         return np.empty(shape, dtype)
@@ -43,7 +43,7 @@ def _fused_empty(shape, *arrays):
 
 @overload(fused_cast)
 def _fused_cast(value, *arrays):
-    dtype = _float_result(_array_dtypes(arrays))
+    dtype = float_result(_array_dtypes(arrays))
     if as_dtype(value.dtype) == dtype:
         return lambda value, *arrays: value
     return lambda value, *arrays: value.astype(dtype)

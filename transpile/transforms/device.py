@@ -60,7 +60,7 @@ def _statements(fdef):
     return [node for node in gast.walk(fdef) if isinstance(node, gast.stmt)]
 
 
-def _expressions(stmt):
+def own_expressions(stmt):
     """The expression nodes of `stmt` itself, not of the statements nested in it."""
     out, todo = [], [child for child in gast.iter_child_nodes(stmt) if not isinstance(child, gast.stmt)]
     while todo:
@@ -148,7 +148,7 @@ class _DeviceRewriter:
         if loop is not None:
             self.refuse(loop, TAPE_REASON, TAPE_HINT)
         for stmt in _statements(fdef):
-            for node in _expressions(stmt):
+            for node in own_expressions(stmt):
                 if isinstance(node, gast.Call):
                     self.call(node, stmt)
                 elif isinstance(node, (gast.List, gast.ListComp, gast.Dict, gast.Set)):

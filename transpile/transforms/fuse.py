@@ -45,6 +45,22 @@ _IDENTITY = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -math.inf, "min": math
 
 
 @dataclass
+class LoopNest:
+    """A fused group's loops before they are written out: `body` runs once per element of the
+    index space `index` (loop variables) over `extents` (names of the sizes); `row_init` and
+    `post_row` run around the innermost loop, `pre` and `post` before and after the nest."""
+
+    index: list
+    extents: list
+    pre: list
+    row_init: list
+    body: list
+    post_row: list
+    post: list
+    reductions: list
+
+
+@dataclass
 class Member:
     """One statement of a fused group, in the form the loop body needs."""
 
@@ -63,7 +79,15 @@ class Member:
 
 
 class Fuser:
-    """Finds and rewrites the fusible groups of one function."""
+    """Finds and rewrites the fusible groups of one function.
+
+    The CUDA target's subclass (fuse_kernels.py) keeps the grouping and the loop body and
+    replaces the hooks below: which groups form, what becomes of the loop nest (a kernel and
+    its launch instead of loops), of the NumPy fallback, and of statements left out of groups.
+    """
+
+    min_members = 2                 # array operations (not copies) that make a group worth a loop
+    group_starts = ("elementwise",)  # roles of a group's first member
 
     def __init__(self, fdef, namespace, param_kinds, parallel):
         self.fdef = fdef
@@ -224,7 +248,7 @@ class Fuser:
         i = 0
         while i < len(block):
             members, hoisted, end = self.grow(block, i)
-            if members and sum(m.role != "copy" for m in members) >= 2:
+            if members and sum(m.role != "copy" for m in members) >= self.min_members:
                 out.extend(self.emit(members, hoisted))
                 i = end
                 continue
@@ -233,9 +257,17 @@ class Fuser:
                 inner = getattr(stmt, name, None)
                 if inner and isinstance(inner[0], gast.stmt):
                     setattr(stmt, name, self.rewrite_block(inner))
-            out.append(stmt)
+            out.extend(self.ungrouped(stmt))
             i += 1
         return out
+
+    def ungrouped(self, stmt):
+        """A statement left out of every group, as it runs (its nested blocks already rewritten)."""
+        return [stmt]
+
+    def joins(self, members, member):
+        """May `member` extend the group `members` (already known to fit its rank)?"""
+        return True
 
     def grow(self, block, start):
         """The longest group starting at block[start]: (members, hoisted statements, end index)."""
@@ -248,7 +280,8 @@ class Fuser:
             member = self.member(stmt, rank)
             if member is not None:
                 reads = _reads(stmt.value)
-                if reads & reduced or (not members and member.role != "elementwise"):
+                if reads & reduced or (not members and member.role not in self.group_starts) \
+                        or not self.joins(members, member):
                     break
                 if member.role == "copy" and member.source not in defined:
                     break  # an alias of an outside array: materializing it would copy
@@ -376,16 +409,29 @@ class Fuser:
         needs_elements = any(m.op in ("max", "min") for m in reductions)
         if needs_elements:
             guards.append(gast.Compare(left=_product(extents), ops=[gast.Gt()], comparators=[g.const(0)]))
-        loops = self.loop_nest(index, extents, row_init, body, post_row,
-                               parallel=self.parallel and all(m.axis == rank - 1 and rank > 1 for m in reductions))
-        fallback = [copy.deepcopy(m.stmt) for m in members]
-        fallback += self.fallback_casts(members, materialized, deps, rank)
-        note = _note(f"{FUSED_MARK} {len(members)} array statements in one pass over memory"
-                     + (" (the NumPy statements after `else` run where shapes broadcast)" if guards else ""))
-        fused = pre + loops + post
+        nest = LoopNest(index, extents, pre, row_init, body, post_row, post, reductions)
+        fused = self.fused_code(members, nest)
+        fallback = self.fallback_code(members, [copy.deepcopy(m.stmt) for m in members]
+                                      + self.fallback_casts(members, materialized, deps, rank))
+        note = _note(self.note_text(members, guards))
         if not guards:  # every operand is the reference array or a scalar: shapes cannot disagree
             return hoisted + [note] + setup + fused
         return hoisted + [note] + setup + [gast.If(test=_conjunction(guards), body=fused, orelse=fallback)]
+
+    def fused_code(self, members, nest):
+        """The statements that compute the group from its loop nest: here, the loops themselves."""
+        rank = len(nest.index)
+        parallel = self.parallel and all(m.axis == rank - 1 and rank > 1 for m in nest.reductions)
+        return nest.pre + self.loop_nest(nest.index, nest.extents, nest.row_init, nest.body, nest.post_row,
+                                         parallel=parallel) + nest.post
+
+    def fallback_code(self, members, statements):
+        """The group's NumPy statements, for shapes the fused code does not cover."""
+        return statements
+
+    def note_text(self, members, guards):
+        return (f"{FUSED_MARK} {len(members)} array statements in one pass over memory"
+                + (" (the NumPy statements after `else` run where shapes broadcast)" if guards else ""))
 
     def store(self, m, scalar, extents, index, deps, defined_before_read, outputs, pre, body):
         """Write a materialized name's elements into its own array (a new one if its old value flows in).

@@ -16,13 +16,15 @@ from ..ir import FunctionSpec, IRFunction
 from ..pipeline import register_transform
 from .batch_axes import example_kinds, leaf_in_axes, leaf_out_axes, leaf_paths, resolve_in_axes, result_structure, treedefs_of
 from .device import device_spec
+from .fuse_kernels import computes_with_arrays, host_function
 
 _KERNEL_OPTIONS = ("in_axes", "out_axes")
 
 
-def gpu_spec(spec):
-    """The spec jit(target="cuda") generates: the outermost vmap as a kernel launch, or one
-    thread running the whole function when the chain does not end in vmap; jacfwd in the form
+def gpu_spec(spec, fuse=True):
+    """The spec jit(target="cuda") generates: the outermost vmap as a kernel launch; when the
+    chain does not end in vmap, one thread running the whole function, or for array code
+    fused kernels (fuse_kernels.py; `fuse=False`: one kernel per operation); jacfwd in the form
     that needs no array for scalar arguments (scalar_jacobian.py)."""
     from . import scalar_jacobian  # noqa: F401  (registers the pass)
     spec = FunctionSpec(spec.pyfunc, tuple(("scalar_jacfwd" if name == "jacfwd" else name, options)
@@ -33,7 +35,7 @@ def gpu_spec(spec):
             raise ValueError("vmap with axis_name (collectives) has no CUDA form yet; use target='cpu'")
         kept = tuple((k, v) for k, v in spec.chain[-1][1] if k in _KERNEL_OPTIONS)
         return FunctionSpec(spec.pyfunc, spec.chain[:-1] + (("cuda_vmap", kept),), spec.kinds)
-    return FunctionSpec(spec.pyfunc, spec.chain + (("cuda_call", ()),), spec.kinds)
+    return FunctionSpec(spec.pyfunc, spec.chain + (("cuda_call", (("fuse", fuse),)),), spec.kinds)
 
 
 def _inner_kinds(kinds, in_axes=None, out_axes=0, inner_chain=()):
@@ -188,5 +190,7 @@ def cuda_vmap(ir, in_axes=0, out_axes=0, kinds=None):
 
 
 @register_transform("cuda_call", keeps_structure=True)
-def cuda_call(ir):
+def cuda_call(ir, fuse=True):
+    if computes_with_arrays(ir):
+        return host_function(ir, fuse)
     return _build_launcher(ir, None, 0, ir.spec.kinds)
