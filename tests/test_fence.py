@@ -598,7 +598,7 @@ def ok_pass(x):
 
 
 def ok_no_return(x):
-    y = x + 1
+    y = x + 1  # noqa: F841  (a function without return, on purpose)
 
 
 ok_lambda = lambda x: x * x + np.sin(x)  # noqa: E731

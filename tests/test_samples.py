@@ -8,11 +8,14 @@ of each sample.
 """
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+
+import transpile as tp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLES = os.path.join(ROOT, "samples")
@@ -180,6 +183,45 @@ def test_ode_fit_recovers_parameters_and_gradient_matches_finite_differences(cap
     g = ode.grad_loss(theta, observed, 1.0, 0.0, 0.005)
     fd = central_difference(lambda th: ode.loss(th, observed, 1.0, 0.0, 0.005), theta)
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-10)
+
+
+def full_batch_descent(dp, steps, shards, per_shard, lr):
+    """The same training without pmap: gradient steps on all the data at once (equal shards make
+    the mean over shards of each shard's mean loss the mean loss over all examples)."""
+    x, y = dp.make_data(shards, per_shard)
+    x, y = x.reshape(-1, x.shape[-1]), y.reshape(-1)
+    params = list(dp.init_params())
+    value_and_grad = tp.value_and_grad(dp.loss, argnums=(0, 1, 2, 3))
+    losses = []
+    for _ in range(steps):
+        value, grads = value_and_grad(*params, x, y)
+        losses.append(value)
+        params = [p - lr * g for p, g in zip(params, grads)]
+    return losses
+
+
+def test_data_parallel_training_equals_full_batch_descent(capsys):
+    dp = load_sample("data_parallel")
+    losses, accuracy = dp.main(steps=30, shards=3, per_shard=200, verbose=True)
+    assert "final accuracy" in capsys.readouterr().out
+    np.testing.assert_allclose(losses, full_batch_descent(dp, 30, 3, 200, 1.0), rtol=1e-10)
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.skipif(shutil.which("mpiexec") is None or importlib.util.find_spec("mpi4py") is None,
+                    reason="needs mpi4py and mpiexec (pip install 'transpile[mpi]')")
+def test_data_parallel_sample_under_mpiexec_prints_the_threads_loss_curve():
+    dp = load_sample("data_parallel")
+    command = ["mpiexec", "-n", "2", sys.executable, os.path.join(SAMPLES, "data_parallel.py"),
+               "--backend", "mpi", "--steps", "20", "--shards", "3"]
+    proc = subprocess.run(command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    printed = {int(line.split()[1]): float(line.split()[3]) for line in proc.stdout.splitlines()
+               if line.startswith("step")}
+    assert sorted(printed) == [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 19]  # rank 0 prints, once
+    losses, _ = dp.main(steps=20, shards=3, verbose=False)
+    for step, value in printed.items():
+        assert abs(value - losses[step]) < 1e-6
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,15 +2,23 @@
 
 Plain Python and NumPy in, readable Python out, compiled by Numba.
 """
-from .api import grad, hessian, jacfwd, jacrev, jit, jvp, show, value_and_grad, vjp, vmap
+from .api import checkpoint, grad, hessian, jacfwd, jacrev, jit, jvp, pmap, show, value_and_grad, vjp, vmap
 from .collectives import all_gather, axis_index, pmax, pmean, pmin, psum, psum_scatter
-from .errors import (CompileError, MissingRuleError, NotDifferentiableError,
-                     SourceUnavailableError, TranspileError, UnsupportedSyntaxError)
+from .custom import custom_jvp, custom_vjp
+from .errors import (
+    CompileError,
+    MissingRuleError,
+    NotDifferentiableError,
+    SourceUnavailableError,
+    TranspileError,
+    UnsupportedSyntaxError,
+)
 from .runtime import stop_gradient
 
 __version__ = "0.1.0"
 
-__all__ = ["grad", "jvp", "jacfwd", "jacrev", "hessian", "jit", "show", "value_and_grad", "vjp", "vmap", "stop_gradient",
+__all__ = ["checkpoint", "grad", "jvp", "jacfwd", "jacrev", "hessian", "jit", "show", "value_and_grad", "vjp", "vmap", "stop_gradient", "pmap",
+           "custom_vjp", "custom_jvp",
            "psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "psum_scatter",
            "TranspileError",
            "CompileError", "MissingRuleError", "NotDifferentiableError", "SourceUnavailableError",

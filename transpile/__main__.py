@@ -9,7 +9,7 @@ import sys
 from . import api, cache
 from .errors import TranspileError
 
-FUNCTION_TRANSFORMS = ("grad", "value_and_grad", "jit", "vmap", "jacfwd", "jacrev", "hessian", "checkpoint")
+FUNCTION_TRANSFORMS = ("grad", "value_and_grad", "jit", "vmap", "pmap", "jacfwd", "jacrev", "hessian", "checkpoint")
 
 
 class UsageError(Exception):

@@ -4,8 +4,10 @@ import functools
 from . import tangents as tangents_check
 from .function import Transformed, as_spec
 from .ir import FunctionSpec
-from .transforms import batch, forward, jacobian, reverse, segments, structure  # noqa: F401  (importing registers the passes)
+from .pmapped import Pmapped
+from .transforms import batch, custom_rules, forward, jacobian, reverse, segments, structure  # noqa: F401  (importing registers the passes)
 from .transforms.batch_axes import freeze as freeze_axes
+from .transforms.checkpoint import check_every
 
 
 def _target_of(fun):
@@ -23,13 +25,15 @@ def jit(fun=None, *, target="cpu", parallel=False, fastmath=False, cache=True, n
         return functools.partial(jit, target=target, parallel=parallel, fastmath=fastmath,
                                  cache=cache, nogil=nogil, fuse=fuse)
     options = dict(parallel=parallel, fastmath=fastmath, cache=cache, nogil=nogil, fuse=fuse)
+    if isinstance(fun, Pmapped):  # already compiled shard by shard: take the code options
+        return fun.with_options(dict(fastmath=fastmath, cache=cache, fuse=fuse))
     spec = as_spec(fun)
     if parallel:
         spec = _parallel_outer_vmap(spec)
     if target == "cuda":
         from .transforms.kernel import gpu_spec
-        spec = gpu_spec(spec)
-        options["fuse"] = False  # a GPU thread runs one example's scalar code: nothing to fuse
+        spec = gpu_spec(spec, fuse=fuse)  # array code: fused kernels (transforms/fuse_kernels.py)
+        options["fuse"] = False  # not the CPU's fused loops: kernels and device functions come from the spec
     return Transformed(spec, target, options, signature_of=_signature_of(fun))
 
 
@@ -139,8 +143,36 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, method="auto"):
     return Transformed(spec, target, options, _signature_of(fun))
 
 
+def pmap(fun, axis_name=None, in_axes=0, out_axes=0, backend=None, devices=None):
+    """`fun` run as parallel shards over the leading axis of its mapped arguments.
+
+    `backend` is "threads" (default: Numba code without the GIL on one worker thread per core, or
+    `devices` of them) or "mpi" (one block of shards per MPI rank, under `mpiexec`). Collectives
+    (tp.psum...) over `axis_name` combine the shards' values.
+    """
+    return Pmapped(fun, axis_name=axis_name, in_axes=in_axes, out_axes=out_axes, backend=backend,
+                   devices=devices)
+
+
+def checkpoint(fun=None, *, every=None):
+    """`fun` with the same values whose intermediates reverse mode recomputes instead of storing.
+
+    `every=k` (an int, or "sqrt" for about the square root of the trip count) also checkpoints
+    the `for` loops at the top level of `fun`: reverse mode keeps their state every k-th
+    iteration and recomputes the k iterations in between, so tape memory for an N-step loop is
+    O(N/k + k) instead of O(N). Also a decorator: `@tp.checkpoint`, `@tp.checkpoint(every="sqrt")`.
+    """
+    if fun is None:
+        return functools.partial(checkpoint, every=every)
+    spec = as_spec(fun).then("checkpoint", every=check_every(every))
+    target, options = _target_of(fun)
+    return Transformed(spec, target, options, _signature_of(fun))
+
+
 def show(fun, *example_args):
     """The generated Python source of `fun` (a function or transformed function)."""
+    if isinstance(fun, Pmapped):
+        return fun.source(*example_args)
     if not isinstance(fun, Transformed):
         fun = Transformed(as_spec(fun), "python", {})
     return fun.source(*example_args)

@@ -24,6 +24,9 @@ def as_spec(fun):
         return fun.spec
     if isinstance(fun, FunctionSpec):
         return fun
+    refusal = getattr(fun, "refuses_transforms", None)
+    if refusal:
+        raise TypeError(refusal)
     py_func = getattr(fun, "py_func", None)
     if not callable(fun):
         raise TypeError(f"expected a function to transform, got {type(fun).__name__}")
@@ -40,6 +43,16 @@ def _structure_owner(chain):
 
 
 _SCALAR_KINDS = {float: ("f", 0), int: ("i", 0), bool: ("b", 0)}
+
+
+def bind_arguments(signature, name, args, kwargs):
+    """The positional arguments of a call, defaults applied; a TypeError naming `name` if they do not fit."""
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"{name}(): {exc}") from None
+    bound.apply_defaults()
+    return tuple(bound.arguments.values())
 
 
 class Generated:
@@ -109,12 +122,7 @@ class Transformed:
     def bind(self, args, kwargs):
         if not kwargs and len(args) == self._nparams:
             return args
-        try:
-            bound = self._signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"{self.__name__}(): {exc}") from None
-        bound.apply_defaults()
-        return tuple(bound.arguments.values())
+        return bind_arguments(self._signature, self.__name__, args, kwargs)
 
     def __call__(self, *args, **kwargs):
         if kwargs or len(args) != self._nparams:

@@ -8,7 +8,7 @@ Numba primal and adjoint, with reference(args) -> {"primal": ..., "grad": ...}; 
 arguments, IN_AXES the batched ones (vmapped problems), VALUE_AND_GRAD that the gradient call
 also returns the value.
 """
-from benchmarks.problems import blackscholes, compile_time, euler, fusion, gmm, logreg, lstm, overhead
+from benchmarks.problems import blackscholes, checkpoint, compile_time, euler, fusion, gmm, logreg, lstm, overhead
 
 PROBLEMS = {
     "gmm": gmm,
@@ -19,4 +19,5 @@ PROBLEMS = {
     "fusion": fusion,
     "overhead": overhead,
     "compile": compile_time,
+    "checkpoint": checkpoint,
 }

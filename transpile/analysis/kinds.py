@@ -11,6 +11,7 @@ import gast
 import numpy as np
 
 from .. import runtime as rt
+from ..collectives import COLLECTIVES
 from ..errors import TranspileError
 from .names import resolve
 
@@ -79,6 +80,21 @@ def _rank(kinds):
 
 
 BOTTOM = "not yet known"
+
+
+def _collective_kind(kind, fn, args):
+    """What tp.psum(x, axis) and friends give one example: x's kind, one axis more (all_gather)
+    or less (psum_scatter), a float mean, or an int index."""
+    if kind == "index":
+        return ("i", 0)
+    arg = args[0] if args else None
+    if arg is None:
+        return None
+    if kind == "gather":
+        return (arg[0], arg[1] + 1)
+    if kind == "scatter":
+        return (arg[0], arg[1] - 1) if arg[1] else None
+    return ("f", arg[1]) if fn.__name__ == "pmean" and arg[0] in "bi" else arg
 
 
 def _join_bottom(a, b):
@@ -240,6 +256,8 @@ class KindInference:
             return _matmul_kind(*args) if len(args) == 2 and not has_keywords and None not in args else None
         if fn in (builtins.len, builtins.int):
             return ("i", 0)
+        if fn in COLLECTIVES:
+            return _collective_kind(COLLECTIVES[fn], fn, args)
         if fn is builtins.float:
             return ("f", 0)
         if fn is builtins.bool:

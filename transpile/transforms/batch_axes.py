@@ -63,8 +63,9 @@ def _keys_text(treedef):
 
 
 def treedefs_of(chain):
-    """The argument structures of a pytree call (the `flatten` step of the chain), or None."""
-    if chain and chain[0][0] == "flatten":
+    """The argument structures of a pytree call (the `flatten` step of the chain), or None.
+    A segment's parameters (pmap, segments.py) are leaves already: None."""
+    if chain and chain[0][0] == "flatten" and chain[-1][0] != "segment":
         return dict(chain[0][1])["treedefs"]
     return None
 

@@ -21,6 +21,7 @@ from ..errors import MissingRuleError, NotDifferentiableError, TranspileError
 from ..ir import IRFunction
 from ..pipeline import register_transform
 from .batch import result_arity
+from .custom_rules import refuse_forward_mode
 from .simplify import eliminate_dead_code
 from .templates import flatten, instantiate, simplify_template
 
@@ -353,6 +354,7 @@ class Forward:
         positions = tuple(k for k, a in enumerate(args) if self.is_active(a))
         if not positions:
             return [s, g.assign(self.tangent(y), self.zero(g.name(y)), s)]
+        refuse_forward_mode(spec, call, self.ir.filename)
         jvp_spec = spec.then("jvp", argnums=positions)
         fname = bind_object(self.ns, self.pool, jvp_spec.label, jvp_spec)
         pair = self.pool.fresh(y + "_jvp")

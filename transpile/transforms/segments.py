@@ -50,16 +50,22 @@ def _collective_call(stmt, namespace):
     return None
 
 
-def _axis_name_of(call, filename):
+def _axis_name_of(call, namespace, aliases, filename):
+    """The axis name: a string constant, or a global or closure variable holding one (which
+    core form may have read into a local first: `aliases`)."""
     args = call.args
     node = args[-1] if args else None
     for kw in call.keywords:
         if kw.arg == "axis_name":
             node = kw.value
-    if not isinstance(node, gast.Constant) or not isinstance(node.value, str):
-        raise TranspileError("a collective's axis name must be a string constant", node=call,
-                             filename=filename, hint='Write tp.psum(x, "batch").')
-    return node.value
+    while isinstance(node, gast.Name) and node.id in aliases:
+        node = aliases[node.id]
+    if isinstance(node, gast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, (gast.Name, gast.Attribute)) and isinstance(resolve(node, namespace), str):
+        return resolve(node, namespace)
+    raise TranspileError("a collective's axis name must be a string constant", node=call,
+                         filename=filename, hint='Write tp.psum(x, "batch").')
 
 
 def _loads(node):
@@ -70,13 +76,16 @@ def _stores(stmts):
     return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
-def split(fdef, namespace, axis_name, filename):
+def split(fdef, namespace, axis_name, filename, binder="vmap"):
     """(segments, collectives) with len(segments) == len(collectives) + 1.
 
-    Collectives must be top-level statements (not inside loops or branches) and name `axis_name`.
+    Collectives must be top-level statements (not inside loops or branches) and name `axis_name`,
+    the axis that the enclosing `binder` (vmap or pmap) maps.
     """
     body, ret = fdef.body[:-1], fdef.body[-1]
     top = {id(s) for s in body}
+    aliases = {s.targets[0].id: s.value for s in body if isinstance(s, gast.Assign)
+               and isinstance(s.targets[0], gast.Name) and isinstance(s.value, (gast.Attribute, gast.Constant))}
     for node in gast.walk(fdef):
         if isinstance(node, gast.Call):
             fn = resolve(node.func, namespace)
@@ -86,13 +95,14 @@ def split(fdef, namespace, axis_name, filename):
                 known = False
             if not known:
                 continue
-            name = _axis_name_of(node, filename)
+            name = _axis_name_of(node, namespace, aliases, filename)
             if name != axis_name:
+                bound = f"binds {axis_name!r}" if axis_name else "binds no axis name"
                 raise TranspileError(
-                    f"{fn.__name__} over axis {name!r}, but the innermost vmap around it binds "
-                    f"{axis_name!r}", node=node, filename=filename,
-                    hint=f"Give that vmap axis_name={name!r}; collectives over an outer vmap's axis "
-                         "are not supported.")
+                    f"{fn.__name__} over axis {name!r}, but the innermost {binder} around it {bound}",
+                    node=node, filename=filename,
+                    hint=f"Give that {binder} axis_name={name!r}; collectives over an outer "
+                         f"{binder}'s axis are not supported.")
     pieces, collectives, current = [], [], []
     for s in body:
         fn = _collective_call(s, namespace)
