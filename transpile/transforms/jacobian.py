@@ -10,10 +10,14 @@ import numpy as np
 
 from .. import gastutil as g
 from ..analysis.names import NamePool, bind_object
-from ..errors import TranspileError
 from ..ir import IRFunction
 from ..pipeline import register_transform
-from .reverse import _normalize_argnums
+from .reverse import _normalize_argnums, _rebuild_gradients
+
+
+def rebuild_jacobians(result, treedefs, argnums=0):
+    """Leaf Jacobians -> one structure per differentiated argument, as JAX returns them."""
+    return _rebuild_gradients(result, treedefs, argnums)
 
 
 class _Writer:
@@ -84,30 +88,40 @@ class _Writer:
         return out
 
 
-def _argnums(ir, argnums, transform):
-    if ir.groups is not None:
-        raise TranspileError(f"{transform} of structured (pytree) arguments is not supported yet",
-                             filename=ir.filename, hint="Pass arrays and floats, e.g. one argument per leaf.")
-    return _normalize_argnums(argnums, len(ir.params), ir.filename)
+def _argnums(ir, argnums):
+    """(single, argument numbers, their leaf parameters): pytree arguments were flattened, and
+    each of their leaves gets its own Jacobian (rebuilt into the argument's structure)."""
+    groups = ir.groups or [(p,) for p in ir.params]
+    single, nums = _normalize_argnums(argnums, len(groups), ir.filename)
+    return single and ir.groups is None, nums, [leaf for k in nums for leaf in groups[k]]
 
 
-@register_transform("jacfwd")
+@register_transform("jacfwd", rebuild_result=rebuild_jacobians)
 def jacfwd_transform(ir, argnums=0):
     """Column j of d out / d x is the jvp along the j-th basis vector of x."""
-    single, nums = _argnums(ir, argnums, "jacfwd")
+    single, nums, _ = _argnums(ir, argnums)
+    groups = ir.groups or [(p,) for p in ir.params]
     w = _Writer(ir)
     stmts, results = [], []
-    for k in nums:
-        x = w.params[k]
+    for k, x in ((k, leaf) for k in nums for leaf in groups[k]):
         jvp = w.bind(ir.spec.label + "_jvp", ir.spec.then("jvp", argnums=(k,)))
         size, first, j = w.pool.fresh("size_" + x), w.pool.fresh("first"), w.pool.fresh("j")
 
-        def column(index, x=x, jvp=jvp):
+        def column(index, x=x, jvp=jvp, group=groups[k]):
+            """The jvp along basis vector `index` of leaf x (zero tangents for its group's others)."""
             e, pair, col = w.pool.fresh("e_" + x), w.pool.fresh("out_and_column"), w.pool.fresh("column")
-            args = [g.name(p) for p in w.params] + [g.name(e)]
-            return [w.assign(e, w.call(w.helper("basis_vector"), [x, index])),
-                    w.assign(pair, g.call(g.name(jvp), args)),
-                    w.assign(col, w.item(pair, 1))], col, pair
+            stmts = [w.assign(e, w.call(w.helper("basis_vector"), [x, index]))]
+            tangents = []
+            for leaf in group:
+                if leaf == x:
+                    tangents.append(g.name(e))
+                    continue
+                zero = w.pool.fresh("zero_" + leaf)
+                stmts.append(w.assign(zero, w.call(w.helper("zero_like"), [leaf])))
+                tangents.append(g.name(zero))
+            args = [g.name(p) for p in w.params] + tangents
+            return stmts + [w.assign(pair, g.call(g.name(jvp), args)),
+                            w.assign(col, w.item(pair, 1))], col, pair
 
         stmts += [w.assign(size, w.call(w.helper("flat_size"), [x])), w.assign(first, g.const(0))]
         first_stmts, col, pair = column(first)
@@ -124,10 +138,10 @@ def jacfwd_transform(ir, argnums=0):
     return w.finish("jacfwd", stmts, results, single)
 
 
-@register_transform("jacrev")
+@register_transform("jacrev", rebuild_result=rebuild_jacobians)
 def jacrev_transform(ir, argnums=0):
     """Row i of d out / d x is the vjp of the i-th basis vector of out."""
-    single, nums = _argnums(ir, argnums, "jacrev")
+    single, nums, leaves = _argnums(ir, argnums)
     w = _Writer(ir)
     primal = w.bind(ir.spec.label, ir.spec)
     vjp = w.bind(ir.spec.label + "_vjp", ir.spec.then("vjp", argnums=nums))
@@ -140,8 +154,8 @@ def jacrev_transform(ir, argnums=0):
         stmts = [w.assign(e, w.call(w.helper("basis_vector"), [out, index])),
                  w.assign(cts, g.call(g.name(vjp), [g.name(p) for p in w.params] + [g.name(e)]))]
         names = []
-        for slot, k in enumerate(nums):
-            row = w.pool.fresh("row_" + w.params[k])
+        for slot, leaf in enumerate(leaves):
+            row = w.pool.fresh("row_" + leaf)
             stmts.append(w.assign(row, w.item(cts, slot)))
             names.append(row)
         return stmts, names
@@ -149,9 +163,9 @@ def jacrev_transform(ir, argnums=0):
     first_stmts, first_rows = rows(first)
     stmts += first_stmts
     matrices = []
-    for k, row in zip(nums, first_rows):
-        cols = w.pool.fresh("size_" + w.params[k])
-        stmts.append(w.assign(cols, w.call(w.helper("flat_size"), [w.params[k]])))
+    for leaf, row in zip(leaves, first_rows):
+        cols = w.pool.fresh("size_" + leaf)
+        stmts.append(w.assign(cols, w.call(w.helper("flat_size"), [leaf])))
         alloc, matrix = w.matrix(size, cols)
         stmts += alloc + w.write(matrix, first, row, column=False)
         matrices.append(matrix)
@@ -160,8 +174,8 @@ def jacrev_transform(ir, argnums=0):
         body += w.write(matrix, i, row, column=False)
     stmts.append(w.loop(i, size, body))
     results = []
-    for k, matrix in zip(nums, matrices):
-        jac = w.pool.fresh("jacobian_" + w.params[k])
-        stmts.append(w.assign(jac, w.call(w.helper("jacobian_shaped"), [matrix, out, w.params[k]])))
+    for leaf, matrix in zip(leaves, matrices):
+        jac = w.pool.fresh("jacobian_" + leaf)
+        stmts.append(w.assign(jac, w.call(w.helper("jacobian_shaped"), [matrix, out, leaf])))
         results.append(jac)
     return w.finish("jacrev", stmts, results, single)
