@@ -235,6 +235,7 @@ def test_data_parallel_sample_under_mpiexec_prints_the_threads_loss_curve():
     "lennard_jones.py:energy",
     "black_scholes.py:price",
     "ode_fit.py:loss",
+    "data_parallel.py:loss",
 ])
 def test_show_grad_from_command_line(target):
     proc = subprocess.run(

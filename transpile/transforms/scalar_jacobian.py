@@ -20,8 +20,8 @@ def _is_scalar(kind):
 
 @register_transform("scalar_jacfwd")
 def scalar_jacfwd(ir, argnums=0):
-    single, nums = _argnums(ir, argnums, "jacfwd")
-    if ir.kinds is None or not all(_is_scalar(ir.kinds[k]) for k in nums):
+    single, nums, _ = _argnums(ir, argnums)
+    if ir.groups is not None or ir.kinds is None or not all(_is_scalar(ir.kinds[k]) for k in nums):
         return jacfwd_transform(ir, argnums)
     namespace, loc = {}, ir.fdef
     pool = NamePool(ir.params)
