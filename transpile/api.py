@@ -147,8 +147,9 @@ def pmap(fun, axis_name=None, in_axes=0, out_axes=0, backend=None, devices=None)
     """`fun` run as parallel shards over the leading axis of its mapped arguments.
 
     `backend` is "threads" (default: Numba code without the GIL on one worker thread per core, or
-    `devices` of them) or "mpi" (one block of shards per MPI rank, under `mpiexec`). Collectives
-    (tp.psum...) over `axis_name` combine the shards' values.
+    `devices` of them), "mpi" (one block of shards per MPI rank, under `mpiexec`) or "cuda" (one
+    kernel per GPU for each block of shards). Collectives (tp.psum...) over `axis_name` combine the
+    shards' values (docs/pmap.md).
     """
     return Pmapped(fun, axis_name=axis_name, in_axes=in_axes, out_axes=out_axes, backend=backend,
                    devices=devices)
