@@ -127,7 +127,8 @@ class Transformed:
     def __call__(self, *args, **kwargs):
         if kwargs or len(args) != self._nparams:
             args = self.bind(args, kwargs)
-        generated = self._by_scalar_types.get(tuple(map(type, args)))
+        types = type(args[0]) if len(args) == 1 else tuple(map(type, args))  # one type: no tuple to build
+        generated = self._by_scalar_types.get(types)
         if generated is None:
             key = tuple([_SCALAR_KINDS.get(type(a)) or kind_of_value(a) for a in args])
             generated = self._by_kinds.get(key)
@@ -138,7 +139,7 @@ class Transformed:
                     self._refuse(args, key)
                 generated = self._generate(key, args, self.spec.with_kinds(key))
             if all(type(a) in _SCALAR_KINDS for a in args):
-                self._by_scalar_types[tuple(map(type, args))] = generated
+                self._by_scalar_types[types] = generated
         try:
             return generated.callable(*args)
         except TypingError as exc:
