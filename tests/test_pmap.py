@@ -138,7 +138,7 @@ def test_jit_of_pmap_and_show():
     sharded = tp.jit(pmap(pc.psum_of_total), fastmath=False)
     assert_tree_close(sharded(x), pc.reference(pc.psum_of_total, (x,), 0, 4))
     source = tp.show(sharded, x)
-    assert "collective: psum_s = psum(s)" in source or "= psum(s)" in source
+    assert "# ---- collective: psum_s = psum(s) over every shard" in source
     assert "def psum_of_total_segment_vmap" in source and "segment 1" in source
 
 

@@ -1,4 +1,5 @@
 """The unit every pass reads and writes: one function in core form plus the names it uses."""
+import inspect
 from dataclasses import dataclass
 
 import gast
@@ -52,3 +53,15 @@ class IRFunction:
     @property
     def params(self):
         return [a.id for a in self.fdef.args.args]
+
+
+def stand_in(name, params, runs_where):
+    """A function object standing for generated code that has no Python function of its own (a
+    loop segment, a kernel, a pmap segment, a jvp's argument list): specs, labels and argument
+    binding read its name and signature; calling it says where the code really runs."""
+    def function(*args):
+        raise TypeError(f"{name} runs only {runs_where}")
+    function.__name__ = function.__qualname__ = name
+    function.__signature__ = inspect.Signature(
+        [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params])
+    return function

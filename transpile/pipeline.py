@@ -2,7 +2,7 @@
 import threading
 
 from .frontend.capture import capture
-from .ir import FunctionSpec, IRFunction
+from .ir import FunctionSpec, IRFunction, stand_in
 
 TRANSFORMS = {}
 ARGUMENT_CHECKS = {}     # transform name -> check(args, **options), run before each call
@@ -55,11 +55,14 @@ def base_ir(pyfunc, kinds=None):
                       spec=FunctionSpec(pyfunc, (), kinds), kinds=kinds)
 
 
-def register_core_form(pyfunc, fdef, namespace, filename):
-    """Make a function that has no source of its own (a generated one, e.g. a loop segment of
-    transforms/checkpoint.py) buildable: `pyfunc` stands for the core-form `fdef`."""
+def generated_function_spec(fdef, namespace, filename, runs_where):
+    """The spec of a function that has no source of its own (a loop segment of
+    transforms/checkpoint.py, a kernel of transforms/fuse_kernels.py): a stand-in function
+    object is registered for the core-form `fdef`, so passes build it like a user function."""
+    pyfunc = stand_in(fdef.name, [a.id for a in fdef.args.args], runs_where)
     with _lock:
         _normalized[pyfunc] = (fdef, namespace, filename)
+    return FunctionSpec(pyfunc)
 
 
 def build_ir(spec):

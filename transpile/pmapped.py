@@ -68,6 +68,9 @@ class Pmapped:
         self._programs = {}
         self._lock = threading.Lock()
         self._group = None
+        shaper, shaper_options = _structure_owner(self.spec.chain)
+        self._rebuild = RESULT_STRUCTURES.get(shaper)  # gives results the arguments' structure back
+        self._rebuild_options = dict(shaper_options)
         self.__name__ = self.spec.label + "_pmap"
         self.__wrapped__ = self.spec.pyfunc
 
@@ -149,11 +152,9 @@ class Pmapped:
         leaves, batched, n, program, treedefs = self._prepare(args)
         result = run_program(program, leaves, batched, n, group, self.workers)
         result = self._place_outputs(result)
-        shaper, options = _structure_owner(self.spec.chain)
-        rebuild = RESULT_STRUCTURES.get(shaper)
-        if rebuild is None or all(t == pytree.LEAF for t in treedefs):
+        if self._rebuild is None or all(t == pytree.LEAF for t in treedefs):
             return result
-        return rebuild(result, treedefs, **dict(options))  # e.g. gradients shaped like dict arguments
+        return self._rebuild(result, treedefs, **self._rebuild_options)  # e.g. gradients of dict arguments
 
     def _place_outputs(self, result):
         leaves, treedef = pytree.flatten(result)

@@ -4,6 +4,7 @@ import inspect
 import numpy as np
 
 from . import pytree
+from .ir import stand_in
 
 
 def _leaf_type(leaf):
@@ -45,11 +46,4 @@ def parameter_names(fun, nprimals, argnums):
     except (TypeError, ValueError):
         names = []
     names += [f"arg{k}" for k in range(len(names), nprimals)]
-    params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in names]
-    params += [inspect.Parameter(f"t_{names[k]}", inspect.Parameter.POSITIONAL_ONLY) for k in argnums]
-
-    def jvp_arguments(*args):
-        """Primals, then the tangents of the floating-point ones."""
-
-    jvp_arguments.__signature__ = inspect.Signature(params)
-    return jvp_arguments
+    return stand_in("jvp_arguments", names + [f"t_{names[k]}" for k in argnums], "inside tp.jvp")

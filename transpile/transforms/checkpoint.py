@@ -17,7 +17,6 @@ and derivatives are unchanged; only reverse mode's memory and time differ.
 """
 import builtins
 import copy
-import inspect
 import math
 
 import gast
@@ -27,8 +26,8 @@ from .. import gastutil as g
 from .. import runtime
 from ..analysis.names import NamePool, all_names, bind_object
 from ..errors import TranspileError
-from ..ir import FunctionSpec, IRFunction
-from ..pipeline import register_core_form, register_transform
+from ..ir import IRFunction
+from ..pipeline import generated_function_spec, register_transform
 
 
 def check_every(every):
@@ -130,9 +129,8 @@ class _Segmenter:
             args=[gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None) for p in params],
             posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
             body=body, decorator_list=[], returns=None, type_comment=None, type_params=[])
-        stub = _signature_stub(name, params)
-        register_core_form(stub, fdef, dict(self.ns), self.filename)
-        return bind_object(self.ns, self.pool, name, FunctionSpec(stub))
+        spec = generated_function_spec(fdef, dict(self.ns), self.filename, "inside generated code")
+        return bind_object(self.ns, self.pool, name, spec)
 
     def segment_loop(self, loop, callee, inputs, outputs):
         """`trip`, `stride` and the loop over segments that calls `callee` once per segment."""
@@ -185,12 +183,3 @@ class _Segmenter:
                                          orelse=[], type_comment=None), loop)]
 
 
-def _signature_stub(name, params):
-    """A function object standing for a generated segment: its name and parameters are what
-    specs, labels and argument binding read; its body is the registered core form."""
-    def segment(*args):
-        raise TypeError(f"{name} runs only inside generated code")
-    segment.__name__ = segment.__qualname__ = name
-    segment.__signature__ = inspect.Signature(
-        [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params])
-    return segment

@@ -17,7 +17,6 @@ kernel, or calling another function from array code, is refused: it would run as
 """
 import builtins
 import copy
-import inspect
 import math
 
 import gast
@@ -27,8 +26,8 @@ from .. import gastutil as g
 from ..analysis.kinds import infer
 from ..analysis.names import bind_object, resolve
 from ..errors import CompileError
-from ..ir import FunctionSpec, IRFunction
-from ..pipeline import register_core_form
+from ..ir import IRFunction
+from ..pipeline import generated_function_spec
 from .device import own_expressions
 from .fuse import _IDENTITY, Fuser, _combine, _note, _product, _subscript, _tuple
 
@@ -175,9 +174,9 @@ class KernelFuser(Fuser):
             posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
             body=[note] + body, decorator_list=[], returns=None, type_comment=None, type_params=[])
         gast.copy_location(fdef, members[0].stmt)
-        stub = _stub(name, params)
-        register_core_form(stub, fdef, dict(self.ns), self.filename)
-        return bind_object(self.ns, self.pool, name, FunctionSpec(stub)), params
+        spec = generated_function_spec(fdef, dict(self.ns), self.filename,
+                                       "as a CUDA kernel launched by generated code")
+        return bind_object(self.ns, self.pool, name, spec), params
 
     def note_text(self, members, guards):
         return (f"fused kernel: {_statements(members)} in one launch, {self.layout}"
@@ -270,16 +269,6 @@ def _moves_names(stmt):
         return False
     values = stmt.value.elts if isinstance(stmt.value, (gast.Tuple, gast.List)) else [stmt.value]
     return all(isinstance(v, gast.Name) for v in values)
-
-
-def _stub(name, params):
-    """A function object standing for a generated kernel: specs and labels read its name."""
-    def kernel(*args):
-        raise TypeError(f"{name} runs only as a CUDA kernel launched by generated code")
-    kernel.__name__ = kernel.__qualname__ = name
-    kernel.__signature__ = inspect.Signature(
-        [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params])
-    return kernel
 
 
 def computes_with_arrays(ir):

@@ -4,24 +4,14 @@ segment batched over a block of shards (vmap of the segment), and the collective
 An executor (backends/shards.py) runs the program: every worker runs a segment on its own block of
 shards, then the collective combines every shard's value, then the next segment runs.
 """
-import inspect
 from dataclasses import dataclass
 
 from ..collectives import COLLECTIVES
 from ..function import Transformed
+from ..ir import stand_in
 from ..pipeline import build_ir
 from .kernel import gpu_spec
 from .segments import segment_spec, split
-
-
-def _signature(params):
-    """A stand-in callable with the segment's parameters (Transformed binds calls by signature)."""
-    def segment_arguments(*args):
-        """The values the segment reads: parameters and earlier segments' and collectives' results."""
-
-    segment_arguments.__signature__ = inspect.Signature(
-        [inspect.Parameter(p, inspect.Parameter.POSITIONAL_ONLY) for p in params])
-    return segment_arguments
 
 
 @dataclass
@@ -59,6 +49,8 @@ class ShardProgram:
         self.params = ir.params
         self.steps = []
         batched = {p for p, flag in zip(ir.params, batched_flags) if flag}
+        if target == "cuda":  # kernels come from the spec (gpu_spec), not from the CPU's fused loops
+            options = {**options, "fuse": False}
         last = len(collectives)
         for k, segment in enumerate(segments):
             if segment.outputs or k == last:
@@ -71,8 +63,8 @@ class ShardProgram:
                                                  method="loop")
                 if target == "cuda":
                     block_spec = gpu_spec(block_spec)
-                    options = {**options, "fuse": False}
-                block = Transformed(block_spec, target, options, _signature(segment.params))
+                signature = stand_in(f"{spec.label}_segment_{k}", segment.params, "inside a pmap shard program")
+                block = Transformed(block_spec, target, options, signature)
                 self.steps.append(SegmentStep(k, block, segment.params, segment.outputs, per_shard))
                 batched |= set(segment.outputs)
             if k < last:
