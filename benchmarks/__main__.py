@@ -16,11 +16,16 @@ from benchmarks.problems import PROBLEMS
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 SINGLE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+# glibc's malloc hands blocks over 32 MiB back to the OS when they are freed, so every call that
+# allocates a large output pays a page fault per 4 KiB page again (about 8 us each on the VMs
+# these tables come from: 150 ms for 80 MB). JAX and PyTorch keep their own pools; these settings
+# let NumPy, Numba and transpile reuse freed memory too, so the tables compare computation.
+KEEP_FREED_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 31)}
 
 
 def thread_environment(setting: str) -> dict:
     """The environment for a child: every library pinned to one thread, or left at its default."""
-    env = dict(os.environ, BENCH_THREADS=setting)
+    env = dict(os.environ, BENCH_THREADS=setting, **KEEP_FREED_MEMORY)
     for name in THREAD_VARIABLES:
         env.pop(name, None)
     env.pop("XLA_FLAGS", None)

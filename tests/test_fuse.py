@@ -168,3 +168,54 @@ def test_untypable_fused_code_runs_unfused_with_a_warning(monkeypatch):
         got = compiled(x, 0.7)
     np.testing.assert_allclose(got, cases.scalar_only(x, 0.7), rtol=1e-12)
     np.testing.assert_allclose(compiled(x, 0.7), got)  # later calls reuse the unfused code quietly
+
+
+# ---- rematerialization (transforms/rematerialize.py) ---------------------------------------------
+
+def gaussian_weighted_sum(x, m, s, w):
+    return np.sum(np.exp(-(x - m) ** 2 / s) * w)
+
+
+def _forward_loop(source):
+    """The first fused loop of the generated function (its lines up to its `else`)."""
+    start = source.index("for i in range")
+    return source[start:source.index("else:", start)]
+
+
+def test_gradient_recomputes_forward_temporaries_instead_of_storing_them():
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal(1000), rng.uniform(0.0, 1.0, 1000)
+    grad = tp.jit(tp.grad(gaussian_weighted_sum))
+    source = tp.show(grad, x, 0.3, 0.5, w)
+    assert "] = " not in _forward_loop(source)   # the forward loop writes no array
+    assert "vector_exp(-(x[i_2] - m) ** 2 / s)" in source
+    d = x - 0.3
+    want = np.exp(-d * d / 0.5) * w * (-2.0 * d / 0.5)
+    np.testing.assert_allclose(grad(x, 0.3, 0.5, w), want, rtol=1e-13)
+    np.testing.assert_allclose(tp.jit(tp.grad(gaussian_weighted_sum), fuse=False)(x, 0.3, 0.5, w), want, rtol=1e-13)
+
+
+def written_in_place_between(x, w):
+    y = x.copy()
+    t = y * 2.0 + 1.0
+    u = t * w
+    y[0] = 100.0
+    v = t * 3.0 + w + y
+    return u + v
+
+
+def rebound_between(x, w):
+    t = np.exp(x) * w
+    u = t + w
+    x = x * 0.5
+    z = np.sum(x)
+    return u * z + t * x
+
+
+@pytest.mark.parametrize("fn", [written_in_place_between, rebound_between])
+def test_no_recomputation_from_values_that_changed(fn):
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((6, 5)), rng.standard_normal((6, 5))
+    want = fn(x.copy(), w)
+    np.testing.assert_allclose(tp.jit(fn)(x.copy(), w), want, rtol=1e-14)
+    np.testing.assert_allclose(tp.jit(fn, fuse=False)(x.copy(), w), want, rtol=1e-14)

@@ -6,6 +6,7 @@ import re
 import numba
 
 from ..errors import CompileError
+from ..transforms.fuse import REASSOCIATED
 
 
 def compile_cpu(module, entry, function_names, options):
@@ -15,9 +16,13 @@ def compile_cpu(module, entry, function_names, options):
     for name in function_names:
         fn = getattr(module, name)
         if not isinstance(fn, numba.core.dispatcher.Dispatcher):  # compiled by an earlier load
+            source = inspect.getsource(fn)
             # only functions with a prange loop are parallel: Numba warns about the others
-            parallel = flags["parallel"] and "prange(" in inspect.getsource(fn)
-            setattr(module, name, numba.njit(**{**flags, "parallel": parallel})(fn))
+            parallel = flags["parallel"] and "prange(" in source
+            fastmath = flags["fastmath"]
+            if REASSOCIATED in source and fastmath is False:
+                fastmath = {"reassoc"}
+            setattr(module, name, numba.njit(**{**flags, "parallel": parallel, "fastmath": fastmath})(fn))
     return getattr(module, entry)
 
 

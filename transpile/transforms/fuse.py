@@ -23,6 +23,7 @@ from .. import gastutil as g
 from .. import runtime
 from ..analysis.kinds import infer
 from ..analysis.names import NamePool, all_names, bind_object, resolve
+from .rematerialize import rematerialize
 
 # ufuncs with a scalar form under Numba, by the dtype letter of their array operands' result
 _ARITHMETIC_UFUNCS = {
@@ -135,6 +136,8 @@ class Fuser:
                 self.elementwise(node.left, "f") and self.elementwise(node.comparators[0], "f")
         if isinstance(node, gast.Call) and not node.keywords:
             fn = resolve(node.func, self.ns)
+            if fn is runtime.erf_elementwise:
+                return len(node.args) == 1 and self.elementwise(node.args[0], "f")
             if fn in _ARITHMETIC_UFUNCS or fn in _PREDICATE_UFUNCS:
                 return len(node.args) == fn.nin and all(self.elementwise(a, "f") for a in node.args)
             if fn in _LOGICAL_UFUNCS:
@@ -413,16 +416,19 @@ class Fuser:
         fused = self.fused_code(members, nest)
         fallback = self.fallback_code(members, [copy.deepcopy(m.stmt) for m in members]
                                       + self.fallback_casts(members, materialized, deps, rank))
-        note = _note(self.note_text(members, guards))
+        note = _note(self.note_text(members, guards) + (REASSOCIATED if any(
+            m.op in ("sum", "mean", "prod") and (m.axis is None or m.axis == rank - 1) for m in reductions) else ""))
         if not guards:  # every operand is the reference array or a scalar: shapes cannot disagree
             return hoisted + [note] + setup + fused
         return hoisted + [note] + setup + [gast.If(test=_conjunction(guards), body=fused, orelse=fallback)]
 
     def fused_code(self, members, nest):
-        """The statements that compute the group from its loop nest: here, the loops themselves."""
+        """The statements that compute the group from its loop nest: here, the loops themselves,
+        with exp, log and erf in their vectorizable forms (runtime/vector_math.py)."""
         rank = len(nest.index)
         parallel = self.parallel and all(m.axis == rank - 1 and rank > 1 for m in nest.reductions)
-        return nest.pre + self.loop_nest(nest.index, nest.extents, nest.row_init, nest.body, nest.post_row,
+        body = [_VectorForms(self).visit(stmt) for stmt in nest.body]
+        return nest.pre + self.loop_nest(nest.index, nest.extents, nest.row_init, body, nest.post_row,
                                          parallel=parallel) + nest.post
 
     def fallback_code(self, members, statements):
@@ -535,6 +541,24 @@ class Fuser:
             else:
                 inner = [loop]
         return inner
+
+
+class _VectorForms(gast.NodeTransformer):
+    """exp, log and erf of an element call runtime/vector_math.py: branch-free arithmetic, so the
+    fused loop vectorizes (a libm call would keep it scalar). Only in fused loops: outside a
+    vectorized loop the polynomial is slower than libm."""
+
+    _FORMS = {np.exp: "vector_exp", np.log: "vector_log", runtime.erf_elementwise: "vector_erf"}
+
+    def __init__(self, fuser):
+        self.fuser = fuser
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        helper = self._FORMS.get(resolve(node.func, self.fuser.ns))
+        if helper is not None:
+            node.func = g.name(bind_object(self.fuser.ns, self.fuser.pool, helper, getattr(runtime, helper)))
+        return node
 
 
 # ------------------------------------------------------------------- small AST helpers
@@ -664,6 +688,10 @@ def _conjunction(tests):
 
 NOTE = "__transpile_note__"
 FUSED_MARK = "fused:"  # starts the comment above each fused loop
+# ends it where a sum accumulates in a scalar: the CPU backend then lets LLVM reassociate the
+# function's float arithmetic (fastmath 'reassoc'), so the accumulation runs in SIMD lanes. The
+# order of a sum is unspecified in NumPy too (pairwise summation); results move by rounding only.
+REASSOCIATED = "; summed in SIMD lanes (reassociated)"
 
 
 def _note(text):
@@ -676,6 +704,8 @@ def fuse_loops(fdef, namespace, param_kinds, parallel=False):
         return fdef, namespace
     fdef = copy.deepcopy(fdef)
     namespace = dict(namespace)
+    fdef.body = rematerialize(fdef.body, Fuser(fdef, namespace, param_kinds, parallel),
+                              [a.id for a in fdef.args.args])
     fuser = Fuser(fdef, namespace, param_kinds, parallel)
     fdef.body = fuser.rewrite_block(fdef.body)
     return fdef, namespace

@@ -23,6 +23,7 @@ import gast
 import numpy as np
 
 from .. import gastutil as g
+from .. import runtime
 from ..analysis.kinds import infer
 from ..analysis.names import bind_object, resolve
 from ..errors import CompileError
@@ -40,7 +41,8 @@ _MATH = {np.sqrt: "sqrt", np.exp: "exp", np.expm1: "expm1", np.log: "log", np.lo
          np.log1p: "log1p", np.sin: "sin", np.cos: "cos", np.tan: "tan", np.arcsin: "asin", np.arccos: "acos",
          np.arctan: "atan", np.sinh: "sinh", np.cosh: "cosh", np.tanh: "tanh", np.arcsinh: "asinh",
          np.arccosh: "acosh", np.arctanh: "atanh", np.arctan2: "atan2", np.hypot: "hypot", np.isnan: "isnan",
-         np.isinf: "isinf", np.isfinite: "isfinite", np.absolute: "fabs", np.fabs: "fabs"}
+         np.isinf: "isinf", np.isfinite: "isfinite", np.absolute: "fabs", np.fabs: "fabs",
+         runtime.erf_elementwise: "erf"}
 _HELPERS = {np.maximum: "maximum", np.minimum: "minimum", np.fmax: "fmax", np.fmin: "fmin", np.sign: "sign",
             np.floor: "floor", np.ceil: "ceil", np.cbrt: "cbrt", np.exp2: "exp2", np.logaddexp: "logaddexp",
             np.logaddexp2: "logaddexp2", np.logical_and: "logical_and", np.logical_or: "logical_or",
