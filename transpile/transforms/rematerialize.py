@@ -41,7 +41,8 @@ def rematerialize(body, fuser, params):
             out.append(stmt)
             continue
         target, value = stmt.targets[0].id, stmt.value
-        far = {name for name in _reads(value) & recipes.keys() if recipes[name][1] < boundaries}
+        far = {name for name in _reads(value) & recipes.keys() if recipes[name][1] < boundaries
+               and (fuser.rank(stmt.targets[0]) == 1 or not _calls(recipes[name][0]))}
         if far:
             value = _Inline({name: recipes[name][0] for name in far}).visit(copy.deepcopy(value))
             stmt = gast.copy_location(gast.Assign(targets=stmt.targets, value=value, type_comment=None), stmt)
@@ -96,6 +97,10 @@ def _library_function(fn):
 
 def _reads(node):
     return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def _calls(node):
+    return any(isinstance(n, gast.Call) for n in gast.walk(node))
 
 
 def _operations(node):
