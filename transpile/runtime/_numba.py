@@ -52,13 +52,21 @@ def literal_bool(t, name):
     raise TypingError(f"{name} must be a constant True or False under numba, got {t}")
 
 
+def named(fn, name):
+    """`fn`, renamed `name`. Numba names a compiled function's symbol after its qualified name and
+    a per-process counter; closures made by one factory share their qualified name, so a process
+    loading another's cached code can bind a call to the wrong closure (a max came back as a
+    sum). Every closure a factory hands to Numba gets a name of its own through this."""
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
 @functools.cache
 def fixed_tuple(n):
     """A jitable turning an int array of length `n` (a compile-time constant) into a shape tuple."""
-    @register_jitable
     def to_tuple(arr):
         return to_fixed_tuple(arr, n)
-    return to_tuple
+    return register_jitable(named(to_tuple, f"to_tuple_{n}"))
 
 
 def py_axes(axis, nd):

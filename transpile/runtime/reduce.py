@@ -21,6 +21,7 @@ from ._numba import (
     is_scalar,
     kept_shape,
     literal_bool,
+    named,
     py_axes,
     reduced_count,
     shape_array,
@@ -89,20 +90,19 @@ def _extreme(dtype, sign):
 
 def _make_folds(update):
     """Jitables reducing a 1-d array: into groups (groups[i] is the group of values[i]), or whole."""
-    @register_jitable
     def fold(values, groups, size, start):
         out = np.full(size, start)
         for i in range(values.size):
             out[groups[i]] = update(out[groups[i]], values[i])
         return out
 
-    @register_jitable
     def fold_all(values, start):
         acc = start
         for i in range(values.size):
             acc = update(acc, values[i])
         return acc
-    return fold, fold_all
+    op = update.__name__.strip("_")
+    return register_jitable(named(fold, f"fold_{op}")), register_jitable(named(fold_all, f"fold_all_{op}"))
 
 
 @register_jitable
@@ -116,14 +116,14 @@ def _averaged(out, count):
     return out
 
 
-def _reducer(folds, initial, mean=False):
+def _reducer(folds, initial, name, mean=False):
     fold, fold_all = folds
     finish = _averaged if mean else _as_is
 
     def typer(x, axis, keepdims):
         keep = literal_bool(keepdims, "keepdims")
         if is_scalar(x):
-            return lambda x, axis, keepdims: x
+            return named(lambda x, axis, keepdims: x, f"{name}_scalar")
         if not is_array(x):
             raise TypingError(f"cannot reduce {x}")
         nd = x.ndim
@@ -131,8 +131,8 @@ def _reducer(folds, initial, mean=False):
         start = initial(float_dtype(x) if mean else as_dtype(x.dtype))
         if nout == 0 and not keep:
             if mean:
-                return lambda x, axis, keepdims: fold_all(np.ravel(x), start) / max(x.size, 1)
-            return lambda x, axis, keepdims: fold_all(np.ravel(x), start)
+                return named(lambda x, axis, keepdims: fold_all(np.ravel(x), start) / max(x.size, 1), f"{name}_all")
+            return named(lambda x, axis, keepdims: fold_all(np.ravel(x), start), f"{name}_all")
         out_shape = fixed_tuple(nout)
 
         def impl(x, axis, keepdims):
@@ -142,7 +142,7 @@ def _reducer(folds, initial, mean=False):
             size = np.prod(small)
             out = finish(fold(np.ravel(x), group_index(shape, small), size, start), x.size // max(size, 1))
             return out.reshape(out_shape(kept_shape(shape, mask, keep)))
-        return impl
+        return named(impl, f"{name}_axes")
     return typer
 
 
@@ -150,8 +150,8 @@ _SUM, _PROD, _MAX, _MIN = (_make_folds(u) for u in (_add, _mul, _max, _min))
 for _fn, _folds, _initial in [(reduce_sum, _SUM, lambda t: t.type(0)), (reduce_prod, _PROD, lambda t: t.type(1)),
                               (reduce_max, _MAX, lambda t: _extreme(t, -1)),
                               (reduce_min, _MIN, lambda t: _extreme(t, 1))]:
-    overload(_fn, prefer_literal=True)(_reducer(_folds, _initial))
-overload(reduce_mean, prefer_literal=True)(_reducer(_SUM, lambda t: t.type(0), mean=True))
+    overload(_fn, prefer_literal=True)(_reducer(_folds, _initial, _fn.__name__))
+overload(reduce_mean, prefer_literal=True)(_reducer(_SUM, lambda t: t.type(0), "reduce_mean", mean=True))
 
 
 def _keepdims_view(v, x, axis):

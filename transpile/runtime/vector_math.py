@@ -18,6 +18,8 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic, overload, register_jitable
 
+from ._numba import named
+
 
 def vector_exp(x):
     """np.exp, vectorizable under Numba."""
@@ -190,12 +192,20 @@ def _compile_for_scalars(public, impl64):
     """Numba's form of `public` for a real scalar: `impl64` in float64, a float32 rounded once."""
     impl64 = register_jitable(inline="always")(impl64)
 
+    def in_float32(x):
+        return np.float32(impl64(np.float64(x)))
+
+    def in_float64(x):
+        return impl64(np.float64(x))
+    for form in (in_float32, in_float64):
+        named(form, f"{public.__name__}_{form.__name__}")   # names of their own: see runtime/_numba.py
+
     @overload(public, inline="always")
     def scalar_form(x):
         if isinstance(x, types.Float) and x.bitwidth == 32:
-            return lambda x: np.float32(impl64(np.float64(x)))
+            return in_float32
         if isinstance(x, (types.Float, types.Integer, types.Boolean)):
-            return lambda x: impl64(np.float64(x))
+            return in_float64
         return None
 
 
