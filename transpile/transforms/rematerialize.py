@@ -13,11 +13,11 @@ lands inside a fused loop), and it must lie past a group boundary from the defin
 statement no fused group takes), where the two would otherwise be separate loops.
 """
 import builtins
-import copy
 
 import gast
 
 from ..analysis.names import resolve
+from .templates import substitute
 
 MAX_OPERATIONS = 12
 
@@ -44,26 +44,16 @@ def rematerialize(body, fuser, params):
         far = {name for name in _reads(value) & recipes.keys() if recipes[name][1] < boundaries
                and (fuser.rank(stmt.targets[0]) == 1 or not _calls(recipes[name][0]))}
         if far:
-            value = _Inline({name: recipes[name][0] for name in far}).visit(copy.deepcopy(value))
+            value = substitute(value, {name: recipes[name][0] for name in far})
             stmt = gast.copy_location(gast.Assign(targets=stmt.targets, value=value, type_comment=None), stmt)
         if stable(target) and all(stable(name) for name in _reads(value)) and fuser.letter(target) == "f":
-            expanded = _Inline({name: recipe for name, (recipe, _) in recipes.items()}).visit(copy.deepcopy(value))
+            expanded = substitute(value, {name: recipe for name, (recipe, _) in recipes.items()})
             if _operations(expanded) <= MAX_OPERATIONS:   # in terms of names that are not recomputed
                 recipes[target] = (expanded, boundaries)
             elif _operations(value) <= MAX_OPERATIONS:
                 recipes[target] = (value, boundaries)
         out.append(stmt)
     return out
-
-
-class _Inline(gast.NodeTransformer):
-    def __init__(self, recipes):
-        self.recipes = recipes
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load) and node.id in self.recipes:
-            return copy.deepcopy(self.recipes[node.id])
-        return node
 
 
 def _store_counts(body, params, namespace):

@@ -30,6 +30,11 @@ class _Substitute(gast.NodeTransformer):
         return node
 
 
+def substitute(expr, bindings):
+    """A copy of `expr` with each name in `bindings` replaced by (a copy of) its expression."""
+    return _Substitute(bindings, {}).visit(copy.deepcopy(expr))
+
+
 def instantiate(text, bindings, namespace, pool):
     """The template's expression with `bindings` substituted and its globals bound in namespace."""
     from .. import collectives, runtime
