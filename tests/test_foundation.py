@@ -1,6 +1,7 @@
 """Capture, emit, cache, backends, show and the command line."""
 import ast
 import functools
+import io
 import os
 import subprocess
 import sys
@@ -155,6 +156,26 @@ def test_corrupted_cache_file_is_regenerated(tmp_path, monkeypatch):
     path2, _, hit = cache.store("probe", body)
     assert not hit and path2 == path
     assert cache._read_valid(path) == body
+
+
+def test_module_file_changes_with_the_runtime_code(tmp_path, monkeypatch):
+    """Numba's disk cache knows a module by its file: a changed runtime must give a new file, or
+    the same generated source would run machine code compiled against the old runtime."""
+    monkeypatch.setenv("TRANSPILE_CACHE_DIR", str(tmp_path))
+    path, _, _ = cache.store("probe", "X = 1\n")
+    vector_math = os.path.join(os.path.dirname(cache.__file__), "runtime", "vector_math.py")
+    real_open = open
+
+    def open_with_edited_runtime(name, mode="r", *args, **kwargs):
+        handle = real_open(name, mode, *args, **kwargs)
+        if os.path.abspath(name) == vector_math and "b" in mode:
+            with handle:
+                return io.BytesIO(handle.read() + b"\n# an edit\n")
+        return handle
+    monkeypatch.setattr(cache, "_runtime_fingerprint", None)
+    monkeypatch.setattr("builtins.open", open_with_edited_runtime)
+    path_after_edit, _, hit = cache.store("probe", "X = 1\n")
+    assert not hit and path_after_edit != path
 
 
 def test_read_only_cache_dir_falls_back_with_warning(tmp_path, monkeypatch):

@@ -16,6 +16,10 @@ import warnings
 CHECKSUM_PREFIX = "# transpile-checksum: "
 _lock = threading.Lock()
 _cache_dir = None
+_runtime_fingerprint = None
+# What compiled code depends on beyond its own source: runtime helpers that Numba inlines
+# (vector math, reductions, tapes) and the backends' compile flags.
+_COMPILED_DEPENDENCIES = ("runtime", "backends")
 
 
 def default_cache_dir():
@@ -81,9 +85,26 @@ def _write_atomic(path, body):
         raise
 
 
+def runtime_fingerprint():
+    """A hash of the package code that compiled modules depend on. It names the module files,
+    because Numba's on-disk cache recognizes a module by its file alone: the same generated
+    source compiled against an older runtime (an older `vector_exp`, say) would be reused."""
+    global _runtime_fingerprint
+    if _runtime_fingerprint is None:
+        package = os.path.dirname(os.path.abspath(__file__))
+        h = hashlib.sha256()
+        for folder in _COMPILED_DEPENDENCIES:
+            for entry in sorted(os.listdir(os.path.join(package, folder))):
+                if entry.endswith(".py"):
+                    with open(os.path.join(package, folder, entry), "rb") as f:
+                        h.update(entry.encode() + b"\0" + f.read() + b"\0")
+        _runtime_fingerprint = h.hexdigest()
+    return _runtime_fingerprint
+
+
 def store(name_hint, body):
     """Path and module name of `body` in the cache, and whether it was already there."""
-    key = _checksum(body)[:20]
+    key = _checksum(body + runtime_fingerprint())[:20]
     module_name = f"tp_{name_hint}_{key}"
     path = os.path.join(cache_dir(), module_name + ".py")
     if _read_valid(path) == body:

@@ -39,8 +39,9 @@ def vector_erf(x):
 # Compiled once each, with NumPy's error model (a division check would keep LLVM from inlining and
 # vectorizing them); LLVM inlines them into the caller's loop. Numba-level inlining (inline="always")
 # vectorizes the same but retypes the bodies at every call site: 6x the compile time of a fused
-# chain. erf is too large for LLVM's inliner, so it alone is inlined by Numba.
-_COMPILED = {"error_model": "numpy"}
+# chain. erf is too large for LLVM's inliner, so it alone is inlined by Numba. `contract` lets
+# LLVM turn their multiply-adds into FMAs (one rounding instead of two; it stays in these bodies).
+_COMPILED = {"error_model": "numpy", "fastmath": {"contract"}}
 
 
 @intrinsic
@@ -71,23 +72,23 @@ _EXP_UNDERFLOW = -746.0                # exp of anything below is 0
 def _exp64(x):
     x = _EXP_OVERFLOW if x > _EXP_OVERFLOW else x
     x = _EXP_UNDERFLOW if x < _EXP_UNDERFLOW else x
-    k = math.floor(x * _LOG2_E + 0.5)
+    k = np.floor(x * _LOG2_E + 0.5)   # a float: Numba's math.floor gives an int64, converted one lane at a time
     k = 0.0 if k != k else k           # NaN: keep the integer conversion defined; r carries the NaN
     r = (x - k * _LN2_HI) - k * _LN2_LO
-    # Taylor series of exp(r) to r^13: truncation below 1e-17 on |r| <= ln2/2
-    p = 1.0 / 6227020800.0
-    p = 1.0 / 479001600.0 + r * p
-    p = 1.0 / 39916800.0 + r * p
-    p = 1.0 / 3628800.0 + r * p
-    p = 1.0 / 362880.0 + r * p
-    p = 1.0 / 40320.0 + r * p
-    p = 1.0 / 5040.0 + r * p
-    p = 1.0 / 720.0 + r * p
-    p = 1.0 / 120.0 + r * p
-    p = 1.0 / 24.0 + r * p
-    p = 1.0 / 6.0 + r * p
-    p = 0.5 + r * p
-    p = 1.0 + r * (1.0 + r * p)
+    # exp(r) = 1 + r + r^2 q(r), q the Taylor series of (exp(r) - 1 - r) / r^2 to r^11 (truncation
+    # below 1e-17 on |r| <= ln2/2), evaluated by Estrin's scheme: a Horner chain is 11 dependent
+    # multiply-adds and the vectorized loop waits on their latency. q's rounding is scaled by r^2 <= 0.12.
+    r2 = r * r
+    r4 = r2 * r2
+    r8 = r4 * r4
+    q01 = 1.0 / 2.0 + r * (1.0 / 6.0)
+    q23 = 1.0 / 24.0 + r * (1.0 / 120.0)
+    q45 = 1.0 / 720.0 + r * (1.0 / 5040.0)
+    q67 = 1.0 / 40320.0 + r * (1.0 / 362880.0)
+    q89 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0)
+    q1011 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0)
+    q = (q01 + r2 * q23) + r4 * (q45 + r2 * q67) + r8 * (q89 + r2 * q1011)
+    p = 1.0 + (r + r2 * q)
     # 2^k in two factors, each a normal float, so subnormal results are rounded once and 2^1024 is inf
     n = np.int64(np.int32(k))          # via int32: AVX2 has no float64 -> int64 conversion
     half = n >> 1
@@ -139,7 +140,7 @@ def _log64(x):
 # ---- erf: odd; a + a Q(a^2) near 0, else 1 - exp(-a^2) erfcx(a) -------------------------------
 # Coefficients from tools/fit_erf.py, highest degree first: the Taylor series of erf(a)/a - 1 in
 # a^2 (exact terms) below 0.8; a Chebyshev fit of erfcx(a) = erfc(a) exp(a^2) in (a - 3) / (a + 3)
-# on [0.8, 6].
+# on [0.8, 6], as a power series.
 
 _ERF_SPLIT, _ERF_ONE = 0.8, 6.0   # erf(a) rounds to 1 beyond 6
 _ERF_NEAR_ZERO = (
@@ -151,33 +152,40 @@ _ERF_NEAR_ZERO = (
     0.1283791670955126,
 )
 _ERFC_TAIL = (
-    2.465661785992407e-15, -1.250960759069677e-15, -3.392279241007642e-13, 6.16506095828469e-14,
-    5.107353693638598e-11, -1.3464848478268807e-10, -8.264505223955276e-09,
-    8.248998711656539e-08, 8.904125917023228e-07, -3.3051436952236735e-05,
-    0.00047929373637313125, -0.004654315026731922, 0.0339363786015404, -0.19347472660300294,
-    0.25652202397508955,
+    2.01987013508498e-11, -5.123935269149397e-12, -7.654342432863394e-10, 7.978301383757077e-11,
+    2.8331073527355683e-08, -3.466443620798436e-08, -1.1256418163450413e-06, 5.357102800403817e-06,
+    3.066735762300169e-05, -0.0005381201175346179, 0.003790267047515117, -0.017951595756767767,
+    0.06405470178125644, -0.17967761735000895, 0.22306404038141012,
 )
 _ERFC_TAIL_A, _ERFC_TAIL_B = 2.4615384615384617, 5.769230769230769   # u = (A a - B) / (a + 3) in [-1, 1]
 _SPLITTER = 134217729.0   # 2^27 + 1: Veltkamp's split of a float into two 26-bit halves
 
 
-def _straight_line(name, coefficients, chebyshev):
-    """A function of t evaluating the polynomial (Horner) or Chebyshev series (Clenshaw) with the
-    given coefficients, highest degree first, written out term by term: Numba keeps a loop over a
-    tuple as a loop, which LLVM then does not vectorize."""
-    if chebyshev:
-        lines = ["b1 = 0.0", "b2 = 0.0"]
-        lines += [f"b1, b2 = 2.0 * t * b1 - b2 + {c!r}, b1" for c in coefficients[:-1]]
-        lines.append(f"return t * b1 - b2 + {coefficients[-1]!r}")
-    else:
-        lines = [f"p = {coefficients[0]!r}"] + [f"p = p * t + {c!r}" for c in coefficients[1:]] + ["return p"]
+def _polynomial(name, coefficients):
+    """A function of t evaluating the polynomial with the given coefficients, highest degree first,
+    by Estrin's scheme (pairs c0 + c1 t, combined with t^2, t^4, ...), written out term by term:
+    Horner's rule is a chain of dependent multiply-adds that the vectorized loop waits on, and
+    Numba keeps a loop over a tuple as a loop, which LLVM then does not vectorize."""
+    terms = [repr(c) for c in coefficients[::-1]]
+    lines, power, level = [], "t", 0
+    while len(terms) > 1:
+        pairs = [f"{low} + {power} * {high}" for low, high in zip(terms[0::2], terms[1::2])]
+        pairs += terms[len(pairs) * 2:]
+        terms = []
+        for i, expression in enumerate(pairs):
+            lines.append(f"p{level}_{i} = {expression}")
+            terms.append(f"p{level}_{i}")
+        if len(terms) > 1:
+            lines.append(f"t{2 ** (level + 1)} = {power} * {power}")
+        power, level = f"t{2 ** (level + 1)}", level + 1
+    lines.append(f"return {terms[0]}")
     namespace = {}
     exec(f"def {name}(t):\n" + "".join(f"    {line}\n" for line in lines), namespace)
     return register_jitable(**_COMPILED)(namespace[name])
 
 
-_erf_near_zero = _straight_line("_erf_near_zero", _ERF_NEAR_ZERO, chebyshev=False)
-_erfc_tail = _straight_line("_erfc_tail", _ERFC_TAIL, chebyshev=True)
+_erf_near_zero = _polynomial("_erf_near_zero", _ERF_NEAR_ZERO)
+_erfc_tail = _polynomial("_erfc_tail", _ERFC_TAIL)
 
 
 def _erf64(x):
