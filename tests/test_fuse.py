@@ -139,8 +139,21 @@ def test_parallel_outer_loop(fn):
     compiled = tp.jit(fn, parallel=True)
     _assert_same(compiled(*args), fn(*args), np.float64)
     source = _source(compiled)
-    if fn is not cases.gauss_sum:  # a full reduction keeps a serial loop (no race on the sum)
+    if fn is not cases.gauss_sum:  # a full reduction over a 2-d loop nest keeps a serial loop
         assert "prange(" in source
+
+
+@pytest.mark.parametrize("reduce", [np.sum, np.mean, np.prod, np.max], ids=lambda f: f.__name__)
+def test_parallel_full_reduction_of_one_loop(reduce):
+    """Over one loop a sum, mean or product runs as a prange reduction (Numba combines the
+    threads' partial results); max and min stay serial."""
+    def chain(x, w):
+        return reduce(np.exp(-(x - 0.3) ** 2 / 0.5) * w + 1.0)
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal(10_001), rng.uniform(0.0, 1e-3, 10_001)   # the product stays near e^3.5
+    compiled = tp.jit(chain, parallel=True)
+    np.testing.assert_allclose(compiled(x, w), chain(x, w), rtol=1e-12)
+    assert ("prange(" in _source(compiled)) == (reduce is not np.max)
 
 
 def test_show_names_the_user_line():

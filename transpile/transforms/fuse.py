@@ -426,7 +426,7 @@ class Fuser:
         """The statements that compute the group from its loop nest: here, the loops themselves,
         with exp, log and erf in their vectorizable forms (runtime/vector_math.py)."""
         rank = len(nest.index)
-        parallel = self.parallel and all(m.axis == rank - 1 and rank > 1 for m in nest.reductions)
+        parallel = self.parallel and all(_parallel_reduction(m, rank) for m in nest.reductions)
         body = [_VectorForms(self).visit(stmt) for stmt in nest.body]
         return nest.pre + self.loop_nest(nest.index, nest.extents, nest.row_init, body, nest.post_row,
                                          parallel=parallel) + nest.post
@@ -572,6 +572,15 @@ def _normalize_axis(axis, rank):
     if not isinstance(axis, int) or isinstance(axis, bool) or not -rank <= axis < rank:
         return _UNSUPPORTED
     return None if rank == 1 else axis % rank
+
+
+def _parallel_reduction(m, rank):
+    """Whether a prange over the outer index can carry reduction `m`: one row's accumulator per
+    iteration, or a sum or product over a single loop, which Numba's parfors split per thread
+    and combine (it recognizes `acc = acc + x` and `acc = acc * x`, not np.maximum)."""
+    if rank > 1:
+        return m.axis == rank - 1
+    return m.op in ("sum", "mean", "prod")
 
 
 def _combine(op, acc, element, fuser):
