@@ -193,17 +193,39 @@ def row_cotangent(x, r):
     return np.sum(np.sin(x - r) * x)
 
 
+def joined_arrays(x, r):
+    """Chains over np.vstack, np.stack and np.hstack results: their ranks are known, so they fuse."""
+    rows = np.vstack((r, r)) - np.stack((r, 2.0 * r))
+    return np.sum(np.exp(rows) * 0.5) + np.sum(np.sin(np.hstack((x, x))) * 2.0)
+
+
+def _squash(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def _gate(v, w):
+    return _squash(v) * np.tanh(w), v * w
+
+
+def helper_chain(x, y):
+    """A helper called with arrays of one kind at every call, and one returning a pair."""
+    joined = np.concatenate((x, y)) * 0.5
+    gated, product = _gate(_squash(joined), joined)
+    return np.sum(gated * product)
+
+
 ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_sum_axis1, col_sum_axis0,
        column_broadcast, column_sum, scalar_only, where_relu, where_two_arrays, clip_like, compare_count,
        logical_mask, predicate_output, max_reduction, min_reduction_axis, max_axis1, prod_reduction,
        mean_axis0, mean_axis_neg, sum_then_scalar, two_outputs, reused_intermediate, hypot_atan2,
        logaddexp_chain, unary_family, sqrt_abs, square_reciprocal, fmax_fmin, exp2_expm1, log_family,
        power_arrays, negate_chain, divide_chain, loop_accumulate, branch_inside, keepdims_untouched,
-       size_one_rows, vector_chain, row_cotangent]
+       size_one_rows, vector_chain, row_cotangent, joined_arrays, helper_chain]
 
 # chains where a size-1 axis broadcasts at run time: the guard sends them to the NumPy statements
 BROADCASTS_SIZE_ONE = {column_broadcast, column_sum}
 
 # smooth scalar-valued chains for gradient tests: (function, argnums)
 GRADIENTS = [(gauss_sum, (0, 1, 3)), (softplus_mean, 0), (sum_then_scalar, (0, 1)), (prod_reduction, 0),
-             (compare_count, 0), (max_reduction, (0, 1)), (vector_chain, 0), (row_cotangent, (0, 1))]
+             (compare_count, 0), (max_reduction, (0, 1)), (vector_chain, 0), (row_cotangent, (0, 1)),
+             (helper_chain, (0, 1))]

@@ -156,6 +156,26 @@ def test_parallel_full_reduction_of_one_loop(reduce):
     assert ("prange(" in _source(compiled)) == (reduce is not np.max)
 
 
+def _function_source(source, name):
+    start = source.index(f"def {name}(")
+    end = source.find("\ndef ", start + 1)
+    return source[start:] if end < 0 else source[start:end]
+
+
+def test_helpers_are_fused_for_the_kinds_they_are_called_with():
+    """A helper is generated for the kinds of its call sites, so its chains fuse too, and so do the
+    vjps of helpers returning a pair (their cotangent is a pair of known kinds)."""
+    x, y = _arguments(cases.helper_chain, np.float64, np.random.default_rng(7))
+    value = tp.jit(cases.helper_chain)
+    grad = tp.jit(tp.grad(cases.helper_chain, argnums=(0, 1)))
+    np.testing.assert_allclose(value(x, y), cases.helper_chain(x, y), rtol=1e-12)
+    grad(x, y)
+    for compiled, helpers in ((value, ["_squash", "_gate"]), (grad, ["_squash_vjp", "_gate_vjp"])):
+        source = _source(compiled)
+        for helper in helpers:
+            assert "# fused:" in _function_source(source, helper), helper
+
+
 def test_show_names_the_user_line():
     x, r, y = np.ones((4, 5)), np.ones(5), np.ones((4, 5))
     compiled = tp.jit(cases.gauss_sum)

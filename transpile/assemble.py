@@ -18,6 +18,7 @@ import gast
 import numpy as np
 
 from . import emit
+from .analysis.kinds import KindInference, kind_of_value, structured
 from .cache import digest
 from .errors import TranspileError
 from .ir import FunctionSpec
@@ -111,6 +112,7 @@ class ModuleBuilder:
         self.names_by_spec[spec] = name
         ir = build_ir(spec)
         fdef, namespace = ir.fdef, ir.namespace
+        callee_kinds = _callee_argument_kinds(fdef, namespace, spec.kinds) if self.fuse else {}
         if self.fuse:
             fdef, namespace = fuse_loops(fdef, namespace, spec.kinds, self.parallel)
         fdef, namespace = lower_for_numba(fdef, namespace)
@@ -123,6 +125,8 @@ class ModuleBuilder:
             value = namespace[free]
             target = callee_spec(value)
             if target is not None:
+                if target.kinds is None and callee_kinds.get(free) is not None:
+                    target = target.with_kinds(callee_kinds[free])
                 renames[free] = self.add(target)
                 continue
             bound = self._bind_global(free, value)
@@ -174,6 +178,32 @@ class ModuleBuilder:
         for _, fdef, filename in self.functions:
             parts.append("\n" + annotated_source(fdef, filename))
         return "\n".join(parts) + "\n", injected
+
+
+def _callee_argument_kinds(fdef, namespace, param_kinds):
+    """name -> kinds of the arguments of every call to that user function in `fdef`, where all its
+    calls agree: a callee generated for them is fused like the function calling it."""
+    if param_kinds is None:
+        return {}
+    inference = KindInference(fdef, namespace, param_kinds)
+
+    def kind_of(arg):
+        if isinstance(arg, gast.Constant):
+            return kind_of_value(arg.value)
+        if not isinstance(arg, gast.Name):
+            return None
+        if arg.id in inference.elements and None not in inference.elements[arg.id]:
+            return structured(inference.elements[arg.id])
+        return inference.kinds.get(arg.id)
+
+    found = {}
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and not node.keywords \
+                and callee_spec(namespace.get(node.func.id)) is not None:
+            kinds = tuple(kind_of(a) for a in node.args)
+            known = kinds if any(k is not None for k in kinds) else None
+            found[node.func.id] = known if found.get(node.func.id, known) == known else None
+    return found
 
 
 def _bind_callee_arguments(fdef, namespace):

@@ -19,6 +19,7 @@ _ORDER = "bifc"
 _REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
                np.linalg.norm, np.linalg.det, np.trace, np.vdot}
 _FLOAT_ARRAY_MAKERS = {np.zeros, np.ones, np.empty, np.eye, np.linspace}
+_JOINERS = {np.concatenate, np.stack, np.hstack, np.vstack}
 _LIKE_MAKERS = {np.zeros_like, np.ones_like, np.empty_like, np.copy, np.transpose, np.flip}
 _PREDICATES = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
                np.logical_and, np.logical_or, np.logical_not, np.isnan, np.isinf, np.isfinite}
@@ -30,7 +31,7 @@ _SHAPED_BY = {rt.zero_like: 0, rt.unbroadcast: 1, rt.broadcast_like: 1, rt.resha
               rt.untranspose: 0, rt.erf_elementwise: 0}
 _AXIS_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, rt.reduce_sum, rt.reduce_mean,
                     rt.reduce_prod, rt.reduce_max, rt.reduce_min}
-STRUCTURED = "pytree"
+STRUCTURED = "pytree"  # the kind of a pytree argument; (STRUCTURED, element kinds) for a tuple of known kinds
 SHAPE = "shape"  # kind[0] of the tuple `x.shape` (kind[1]: its length): indexing it gives an int
 
 
@@ -97,6 +98,15 @@ def _collective_kind(kind, fn, args):
     return ("f", arg[1]) if fn.__name__ == "pmean" and arg[0] in "bi" else arg
 
 
+def structured(elements):
+    """The kind of a parameter that receives a tuple whose elements have these kinds."""
+    return STRUCTURED, tuple(elements)
+
+
+def is_structured(kind):
+    return isinstance(kind, tuple) and len(kind) == 2 and kind[0] == STRUCTURED
+
+
 def _join_bottom(a, b):
     if a == BOTTOM:
         return b
@@ -114,6 +124,10 @@ class KindInference:
         self.params = dict(zip(params, param_kinds or [None] * len(params)))
         self.previous = {}
         self.elements = {}  # name -> kinds of the elements of the tuple it holds
+        for name, kind in self.params.items():
+            if is_structured(kind):
+                self.params[name] = None
+                self.elements[name] = kind[1]
         for _ in range(8):
             self.current = dict(self.params)
             self.block(fdef.body)
@@ -296,6 +310,8 @@ class KindInference:
             return (args[0][0], len(node.args[1].elts))
         if fn in _FLOAT_ARRAY_MAKERS and not has_keywords:
             return ("f", self._created_rank(fn, node.args))
+        if fn in _JOINERS and node.args and isinstance(node.args[0], (gast.Tuple, gast.List)):
+            return self._joined(fn, node)
         if fn in _LIKE_MAKERS and not has_keywords and args and args[0] is not None:
             return args[0] if fn is not np.zeros_like else ("f" if args[0][0] in "bif" else args[0][0], args[0][1])
         from ..assemble import callee_spec
@@ -303,6 +319,22 @@ class KindInference:
         if spec is not None and not has_keywords:
             return _callee_result(spec, args)[0]
         return None
+
+    def _joined(self, fn, node):
+        """np.concatenate and friends of a literal sequence of arrays of one rank."""
+        parts = [self.expr(e) for e in node.args[0].elts]
+        if not parts or any(p is None or p == BOTTOM or p[1] is None for p in parts) \
+                or len({p[1] for p in parts}) != 1 or not all(k.arg == "axis" for k in node.keywords):
+            return None
+        letter = parts[0][0]
+        for p in parts[1:]:
+            letter = _promote(letter, p[0])
+        rank = parts[0][1]
+        if rank == 0 and fn is not np.stack:   # scalars: an error, or shapes these rules leave unknown
+            return None
+        if fn is np.stack or fn is np.vstack and rank == 1:
+            rank += 1
+        return letter, rank
 
     def _created_rank(self, fn, args):
         """The rank of np.zeros(shape)-like arrays where the call shows it, else None."""

@@ -95,17 +95,28 @@ def _unbroadcast(v, x):
     if is_scalar(v) or v.ndim < x.ndim:
         return lambda v, x: broadcast_like(v, x)
     dtype = float_dtype(v)
+    if v.ndim == x.ndim and v.layout == "C" and as_dtype(v.dtype) == dtype:
+        def same_shape_is_itself(v, x):   # as in Python, where the result is v or a view of it
+            if v.shape == x.shape:
+                return v
+            return _unbroadcast_sum(v, x, dtype)
+        return same_shape_is_itself
 
     def impl(v, x):
         if v.shape == x.shape:
             return np.ascontiguousarray(v).reshape(x.shape)
-        groups = group_index(shape_array(v.shape), shape_array(x.shape))
-        values = np.ravel(v)
-        out = np.zeros(x.size, dtype)
-        for i in range(values.size):
-            out[groups[i]] += values[i]
-        return out.reshape(x.shape)
+        return _unbroadcast_sum(v, x, dtype)
     return impl
+
+
+@register_jitable
+def _unbroadcast_sum(v, x, dtype):
+    groups = group_index(shape_array(v.shape), shape_array(x.shape))
+    values = np.ravel(v)
+    out = np.zeros(x.size, dtype)
+    for i in range(values.size):
+        out[groups[i]] += values[i]
+    return out.reshape(x.shape)
 
 
 def broadcast_like(v, x):

@@ -18,7 +18,7 @@ import numpy as np
 from .. import gastutil as g
 from .. import pytree, rules
 from ..analysis.activity import Activity, assignments, bind_args, call_rule, names_in
-from ..analysis.kinds import infer, kind_of_value, subscript_kind
+from ..analysis.kinds import KindInference, kind_of_value, structured, subscript_kind
 from ..analysis.names import NamePool, all_names, bind_object, resolve
 from ..errors import NotDifferentiableError, TranspileError
 from ..ir import IRFunction
@@ -58,7 +58,9 @@ class Reverse:
         self.adjoints = {}
         self.adjoint_of_name = {}
         self.stacks = Stacks(self.pool, self.helper)
-        self.kinds = infer(self.fdef, self.ns, ir.kinds)
+        inference = KindInference(self.fdef, self.ns, ir.kinds)
+        self.kinds = inference.kinds
+        self.element_kinds = inference.elements   # of names holding tuples
         self.restores = []
         self.loop_stack = []
         self.init_nodes = set()
@@ -876,9 +878,11 @@ class Reverse:
         tapes are typed where they are known."""
         kinds = [kind_of_value(a.value) if isinstance(a, gast.Constant) else self.kinds.get(getattr(a, "id", None))
                  for a in args]
-        out = None if y in self.tuple_results else self.kinds.get(y)
-        if out is not None and out[0] in "bi":
-            out = ("f", out[1])
+        if y in self.tuple_results:
+            elements = [_as_float(k) for k in self.element_kinds.get(y, ())]
+            out = structured(elements) if elements and None not in elements else None
+        else:
+            out = _as_float(self.kinds.get(y))
         return tuple(kinds + [out])
 
     def bwd_subscript_write(self, s):
@@ -905,6 +909,13 @@ class Reverse:
         self.restores += [(r, ("element", base)) for r in restores]
         out += restores
         return out
+
+
+def _as_float(kind):
+    """The kind of a cotangent of a value of `kind` (floats where it holds ints or bools); None if unknown."""
+    if not (isinstance(kind, tuple) and len(kind) == 2 and kind[0] in ("b", "i", "f", "c")):
+        return None
+    return ("f", kind[1]) if kind[0] in "bi" else kind
 
 
 def _check_float_arguments(args, name, argnums=0, has_aux=False):
