@@ -1,4 +1,4 @@
-"""Vectorizable exp, log and erf (runtime/vector_math.py) and the fused loops that use them.
+"""Vectorizable exp, log, tanh and erf (runtime/vector_math.py) and the fused loops that use them.
 
 The compiled forms are checked against NumPy's and libm's results in units in the last place,
 over the whole float64 range and at the special values; through the public API, a fused chain
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import transpile as tp
-from transpile.runtime import erf_elementwise, vector_erf, vector_exp, vector_log
+from transpile.runtime import erf_elementwise, vector_erf, vector_exp, vector_log, vector_tanh
 
 SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, 1e-310, 2.2250738585072014e-308, 1e-300,
                      -1.0, 0.5, 0.8, 1.0, 2.0, 2.5, 6.0, 5.9999, -6.5, 709.78, 709.79, 710.0, -745.13,
@@ -28,6 +28,12 @@ def _compiled_exp(x, out):
 def _compiled_log(x, out):
     for i in range(x.shape[0]):
         out[i] = vector_log(x[i])
+
+
+@numba.njit(error_model="numpy")
+def _compiled_tanh(x, out):
+    for i in range(x.shape[0]):
+        out[i] = vector_tanh(x[i])
 
 
 @numba.njit(error_model="numpy")
@@ -59,6 +65,7 @@ def _inputs(rng, *ranges):
 @pytest.mark.parametrize("name, compiled, reference, ranges, ulps", [
     ("exp", _compiled_exp, np.exp, [(-750.0, 712.0), (-1.0, 1.0), (-40.0, 40.0)], 1),
     ("log", _compiled_log, np.log, [(0.0, 3.0), (0.7, 1.5), (-1.0, 0.0), (0.0, 1e-305)], 1),
+    ("tanh", _compiled_tanh, np.tanh, [(-25.0, 25.0), (-1.0, 1.0), (0.3, 0.4), (-1e-5, 1e-5), (-1e-300, 1e-300)], 3),
     ("erf", _compiled_erf, np.vectorize(math.erf), [(-7.0, 7.0), (-1.0, 1.0), (0.7, 0.9), (-1e-5, 1e-5)], 3),
 ])
 def test_compiled_forms_within_a_few_ulps_of_libm(name, compiled, reference, ranges, ulps):
@@ -78,6 +85,10 @@ def test_infinities_nans_zeros_and_subnormals_as_numpy():
             got, want = _run(compiled, SPECIALS), reference(SPECIALS)
             exact = ~np.isfinite(want) | (np.abs(want) < 1e-300)
             np.testing.assert_array_equal(got[exact], want[exact])
+    tanh = _run(_compiled_tanh, SPECIALS)
+    exact = ~np.isfinite(SPECIALS) | (SPECIALS == 0.0) | (np.abs(SPECIALS) > 22.0)
+    np.testing.assert_array_equal(tanh[exact], np.tanh(SPECIALS[exact]))
+    assert math.copysign(1.0, tanh[1]) == -1.0
     erf = _run(_compiled_erf, SPECIALS)
     assert math.copysign(1.0, erf[1]) == -1.0 and np.isnan(erf[4]) and erf[2] == 1.0 and erf[3] == -1.0
 

@@ -27,7 +27,7 @@ from .reduce import (
 )
 from .shape import flip_axes, hstack_axis, join_like, split_like, untranspose
 from .tape import grad_seed, new_tape, range_length, saved_copy, tape_reserve, tape_restore
-from .vector_math import vector_erf, vector_exp, vector_log
+from .vector_math import vector_erf, vector_exp, vector_log, vector_tanh
 
 __all__ = [
     "balanced_eq", "batch_alloc", "batch_broadcast", "broadcast_like", "check_batch_size", "chooser_weights", "dot_vjp_a", "dot_vjp_b", "erf_elementwise",
@@ -38,7 +38,7 @@ __all__ = [
     "fused_cast", "fused_empty",
     "inner", "reduce_std", "reduce_var", "squeeze_axes",
     "basis_vector", "flat_size", "flat_values", "jacobian_shaped",
-    "vector_erf", "vector_exp", "vector_log",
+    "vector_erf", "vector_exp", "vector_log", "vector_tanh",
 ]
 
 # Arguments (by position) that a helper reads only for their shape/rank, never their values:

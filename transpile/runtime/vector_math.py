@@ -1,4 +1,4 @@
-"""exp, log and erf of a float that LLVM can vectorize, for loops compiled on the CPU.
+"""exp, log, tanh and erf of a float that LLVM can vectorize, for loops compiled on the CPU.
 
 Numba compiles `math.exp(x)` (and `np.exp` of a scalar) to a call into libm. A loop that calls
 libm stays scalar, so a fused chain or a vmapped Black-Scholes spends most of its time in four
@@ -6,7 +6,7 @@ or five libm calls per element, where XLA runs its own SIMD polynomials. These v
 straight-line arithmetic with selects instead of branches (and integer bit tricks for the
 exponent), so a loop calling them vectorizes with AVX2 like any arithmetic loop.
 
-Accuracy: within 1 ulp of libm for exp and log, 3 ulp for erf, over the whole float64 range,
+Accuracy: within 1 ulp of libm for exp and log, 3 ulp for tanh and erf, over the whole float64 range,
 with libm's results at 0, subnormals, inf and NaN (tests/test_vector_math.py). float32 arguments
 are computed in float64 and rounded once. Called from Python, each is NumPy's or math's function.
 Fused loops use them (transforms/fuse.py); one call at a time, outside a vectorized loop, the
@@ -29,6 +29,11 @@ def vector_exp(x):
 def vector_log(x):
     """np.log, vectorizable under Numba."""
     return np.log(x)
+
+
+def vector_tanh(x):
+    """np.tanh, vectorizable under Numba."""
+    return np.tanh(x)
 
 
 def vector_erf(x):
@@ -75,9 +80,20 @@ def _exp64(x):
     k = np.floor(x * _LOG2_E + 0.5)   # a float: Numba's math.floor gives an int64, converted one lane at a time
     k = 0.0 if k != k else k           # NaN: keep the integer conversion defined; r carries the NaN
     r = (x - k * _LN2_HI) - k * _LN2_LO
-    # exp(r) = 1 + r + r^2 q(r), q the Taylor series of (exp(r) - 1 - r) / r^2 to r^11 (truncation
-    # below 1e-17 on |r| <= ln2/2), evaluated by Estrin's scheme: a Horner chain is 11 dependent
-    # multiply-adds and the vectorized loop waits on their latency. q's rounding is scaled by r^2 <= 0.12.
+    p = 1.0 + _expm1_reduced(r)
+    # 2^k in two factors, each a normal float, so subnormal results are rounded once and 2^1024 is inf
+    n = np.int64(np.int32(k))          # via int32: AVX2 has no float64 -> int64 conversion
+    half = n >> 1
+    low = _bits_as_float((half + 1023) << 52)
+    high = _bits_as_float((n - half + 1023) << 52)
+    return p * low * high
+
+
+def _expm1_reduced(r):
+    """exp(r) - 1 for |r| <= ln2/2, to within an ulp of the result."""
+    # r + r^2 q(r), q the Taylor series of (exp(r) - 1 - r) / r^2 to r^11 (truncation below 1e-17),
+    # evaluated by Estrin's scheme: a Horner chain is 11 dependent multiply-adds and the vectorized
+    # loop waits on their latency. q's rounding is scaled by r^2 <= 0.12.
     r2 = r * r
     r4 = r2 * r2
     r8 = r4 * r4
@@ -88,13 +104,29 @@ def _exp64(x):
     q89 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0)
     q1011 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0)
     q = (q01 + r2 * q23) + r4 * (q45 + r2 * q67) + r8 * (q89 + r2 * q1011)
-    p = 1.0 + (r + r2 * q)
-    # 2^k in two factors, each a normal float, so subnormal results are rounded once and 2^1024 is inf
-    n = np.int64(np.int32(k))          # via int32: AVX2 has no float64 -> int64 conversion
-    half = n >> 1
-    low = _bits_as_float((half + 1023) << 52)
-    high = _bits_as_float((n - half + 1023) << 52)
-    return p * low * high
+    return r + r2 * q
+
+
+_expm1_reduced = register_jitable(**_COMPILED)(_expm1_reduced)
+
+
+# ---- tanh: odd; tanh(a) = -e / (e + 2), e = expm1(-2a) = 2^k (1 + u) - 1 --------------------------
+# fdlibm's form for |x| < 1, used everywhere: near 0 e carries a's relative accuracy; as a grows e
+# tends to -1 and the quotient to 1, with a condition number 2 / (e + 2) <= 2 in between.
+
+_TANH_ONE = 22.0   # tanh(a) rounds to 1 beyond 22
+
+
+def _tanh64(x):
+    a = abs(x)
+    a = _TANH_ONE if a > _TANH_ONE else a
+    y = -2.0 * a
+    k = np.floor(y * _LOG2_E + 0.5)
+    k = 0.0 if k != k else k           # NaN: as in exp
+    u = _expm1_reduced((y - k * _LN2_HI) - k * _LN2_LO)
+    two_k = _bits_as_float((np.int64(np.int32(k)) + 1023) << 52)   # k >= -64: a normal float
+    e = two_k * u + (two_k - 1.0)      # two_k - 1 is exact for k >= -53; rounds to -1 below
+    return math.copysign(-e / (e + 2.0), x)
 
 
 # ---- log: x = 2^e m, sqrt(1/2) <= m < sqrt(2); log(m) = 2 atanh(f / (2 + f)), f = m - 1 ---------
@@ -225,5 +257,5 @@ def _compile_for_scalars(public, impl64, inline):
 
 
 for _public, _impl64, _inline in ((vector_exp, _exp64, "never"), (vector_log, _log64, "never"),
-                                  (vector_erf, _erf64, "always")):
+                                  (vector_tanh, _tanh64, "never"), (vector_erf, _erf64, "always")):
     _compile_for_scalars(_public, _impl64, _inline)

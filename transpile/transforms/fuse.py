@@ -548,7 +548,7 @@ class _VectorForms(gast.NodeTransformer):
     fused loop vectorizes (a libm call would keep it scalar). Only in fused loops: outside a
     vectorized loop the polynomial is slower than libm."""
 
-    _FORMS = {np.exp: "vector_exp", np.log: "vector_log", runtime.erf_elementwise: "vector_erf"}
+    _FORMS = {np.exp: "vector_exp", np.log: "vector_log", np.tanh: "vector_tanh", runtime.erf_elementwise: "vector_erf"}
 
     def __init__(self, fuser):
         self.fuser = fuser
