@@ -192,8 +192,9 @@ def _callee_argument_kinds(fdef, namespace, param_kinds):
             return kind_of_value(arg.value)
         if not isinstance(arg, gast.Name):
             return None
-        if arg.id in inference.elements and None not in inference.elements[arg.id]:
-            return structured(inference.elements[arg.id])
+        elements = inference.elements.get(arg.id)
+        if elements and all(isinstance(e, tuple) for e in elements):   # every element's kind known
+            return structured(elements)
         return inference.kinds.get(arg.id)
 
     found = {}

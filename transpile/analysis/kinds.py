@@ -323,8 +323,10 @@ class KindInference:
     def _joined(self, fn, node):
         """np.concatenate and friends of a literal sequence of arrays of one rank."""
         parts = [self.expr(e) for e in node.args[0].elts]
+        axis = next((k.value for k in node.keywords if k.arg == "axis"), node.args[1] if len(node.args) > 1 else None)
         if not parts or any(p is None or p == BOTTOM or p[1] is None for p in parts) \
-                or len({p[1] for p in parts}) != 1 or not all(k.arg == "axis" for k in node.keywords):
+                or len({p[1] for p in parts}) != 1 or any(k.arg != "axis" for k in node.keywords) \
+                or isinstance(axis, gast.Constant) and axis.value is None:   # axis=None flattens
             return None
         letter = parts[0][0]
         for p in parts[1:]:
