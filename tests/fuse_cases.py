@@ -203,15 +203,34 @@ def _squash(v):
     return 1.0 / (1.0 + np.exp(-v))
 
 
-def _gate(v, w):
-    return _squash(v) * np.tanh(w), v * w
+def _gate(v, w, steps):
+    g = np.tanh(w) * 0.5 + 0.25
+    for _ in range(steps):
+        g = g * _squash(v) + 0.1 * v
+    return g, v * w
 
 
 def helper_chain(x, y):
-    """A helper called with arrays of one kind at every call, and one returning a pair."""
+    """Helpers with a loop stay functions, generated for the kinds of their calls; one returns a pair."""
     joined = np.concatenate((x, y)) * 0.5
-    gated, product = _gate(_squash(joined), joined)
+    gated, product = _gate(_squash(joined), joined, 2)
     return np.sum(gated * product)
+
+
+def _cdf(z):
+    return 0.5 * (1.0 + np.tanh(z * 0.7978845608))
+
+
+def priced(x, y):
+    """A straight-line helper called twice: inlined, so the whole chain is one loop."""
+    d = np.log1p(x * x) - y
+    return np.sum(x * _cdf(d) - y * _cdf(d - 0.5))
+
+
+def priced_one(a, b):
+    """One example of `priced`, for vmap: the batched helper's batch-size checks run after the loop."""
+    d = np.log1p(a * a) - b
+    return a * _cdf(d) - b * _cdf(d - 0.5)
 
 
 ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_sum_axis1, col_sum_axis0,
@@ -220,7 +239,7 @@ ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_s
        mean_axis0, mean_axis_neg, sum_then_scalar, two_outputs, reused_intermediate, hypot_atan2,
        logaddexp_chain, unary_family, sqrt_abs, square_reciprocal, fmax_fmin, exp2_expm1, log_family,
        power_arrays, negate_chain, divide_chain, loop_accumulate, branch_inside, keepdims_untouched,
-       size_one_rows, vector_chain, row_cotangent, joined_arrays, helper_chain]
+       size_one_rows, vector_chain, row_cotangent, joined_arrays, helper_chain, priced]
 
 # chains where a size-1 axis broadcasts at run time: the guard sends them to the NumPy statements
 BROADCASTS_SIZE_ONE = {column_broadcast, column_sum}
@@ -228,4 +247,4 @@ BROADCASTS_SIZE_ONE = {column_broadcast, column_sum}
 # smooth scalar-valued chains for gradient tests: (function, argnums)
 GRADIENTS = [(gauss_sum, (0, 1, 3)), (softplus_mean, 0), (sum_then_scalar, (0, 1)), (prod_reduction, 0),
              (compare_count, 0), (max_reduction, (0, 1)), (vector_chain, 0), (row_cotangent, (0, 1)),
-             (helper_chain, (0, 1))]
+             (helper_chain, (0, 1)), (priced, (0, 1))]

@@ -163,8 +163,8 @@ def _function_source(source, name):
 
 
 def test_helpers_are_fused_for_the_kinds_they_are_called_with():
-    """A helper is generated for the kinds of its call sites, so its chains fuse too, and so do the
-    vjps of helpers returning a pair (their cotangent is a pair of known kinds)."""
+    """A helper that stays a function (it has a loop) is generated for the kinds of its calls, so
+    its chains fuse too; so does the vjp of one returning a pair (a cotangent of known kinds)."""
     x, y = _arguments(cases.helper_chain, np.float64, np.random.default_rng(7))
     value = tp.jit(cases.helper_chain)
     grad = tp.jit(tp.grad(cases.helper_chain, argnums=(0, 1)))
@@ -174,6 +174,31 @@ def test_helpers_are_fused_for_the_kinds_they_are_called_with():
         source = _source(compiled)
         for helper in helpers:
             assert "# fused:" in _function_source(source, helper), helper
+
+
+def test_straight_line_helpers_are_inlined_so_the_chain_is_one_loop():
+    x, y = _arguments(cases.priced, np.float64, np.random.default_rng(8))
+    value = tp.jit(cases.priced)
+    np.testing.assert_allclose(value(x, y), cases.priced(x, y), rtol=1e-12)
+    source = _source(value)
+    assert "def _cdf(" not in source and source.count("# fused:") == 1
+    grad = tp.jit(tp.grad(cases.priced, argnums=(0, 1)))
+    grad(x, y)
+    assert "def _cdf" not in _source(grad)
+
+
+def test_vmapped_helpers_are_inlined_and_fuse_with_their_caller():
+    rng = np.random.default_rng(9)
+    a, b = rng.standard_normal(1001), rng.standard_normal(1001)
+    batched = tp.jit(tp.vmap(cases.priced_one, method="vectorize"))
+    per_example = tp.jit(tp.vmap(cases.priced_one, method="loop"))
+    np.testing.assert_allclose(batched(a, b), per_example(a, b), rtol=1e-13)
+    source = _source(batched)
+    assert source.count("# fused:") == 1 and "def _cdf" not in source
+    grads = tp.jit(tp.vmap(tp.grad(cases.priced_one, argnums=(0, 1)), method="vectorize"))
+    for got, want in zip(grads(a, b), tp.jit(tp.vmap(tp.grad(cases.priced_one, argnums=(0, 1)), method="loop"))(a, b)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert _source(grads).count("# fused:") == 1
 
 
 def test_show_names_the_user_line():

@@ -24,6 +24,7 @@ from .errors import TranspileError
 from .ir import FunctionSpec
 from .pipeline import build_ir
 from .transforms.fuse import NOTE, fuse_loops
+from .transforms.inline import inline_helpers
 from .transforms.lower import lower_for_numba
 
 LIBRARY_PREFIXES = ("numpy", "math", "builtins", "numba", "transpile.")
@@ -114,6 +115,8 @@ class ModuleBuilder:
         fdef, namespace = ir.fdef, ir.namespace
         callee_kinds = _callee_argument_kinds(fdef, namespace, spec.kinds) if self.fuse else {}
         if self.fuse:
+            fdef, namespace = inline_helpers(fdef, namespace, ir.filename,
+                                             lambda name: _helper_ir(namespace[name], callee_kinds.get(name)))
             fdef, namespace = fuse_loops(fdef, namespace, spec.kinds, self.parallel)
         fdef, namespace = lower_for_numba(fdef, namespace)
         _bind_callee_arguments(fdef, namespace)
@@ -178,6 +181,17 @@ class ModuleBuilder:
         for _, fdef, filename in self.functions:
             parts.append("\n" + annotated_source(fdef, filename))
         return "\n".join(parts) + "\n", injected
+
+
+def _helper_ir(value, kinds):
+    """The IR of the helper `value` for the argument kinds of its calls (None when not all known)."""
+    spec = callee_spec(value)
+    if kinds is None or None in kinds or spec.kinds not in (None, kinds):
+        return None
+    try:
+        return build_ir(spec.with_kinds(kinds))
+    except TranspileError:   # reported where the call is generated
+        return None
 
 
 def _callee_argument_kinds(fdef, namespace, param_kinds):

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import gastutil as g
 from .. import runtime
-from ..analysis.kinds import infer
+from ..analysis.kinds import SHAPE, infer
 from ..analysis.names import NamePool, all_names, bind_object, resolve
 from .rematerialize import rematerialize
 
@@ -250,9 +250,9 @@ class Fuser:
         out = []
         i = 0
         while i < len(block):
-            members, hoisted, end = self.grow(block, i)
+            members, hoisted, deferred, end = self.grow(block, i)
             if members and sum(m.role != "copy" for m in members) >= self.min_members:
-                out.extend(self.emit(members, hoisted))
+                out.extend(self.emit(members, hoisted) + deferred)
                 i = end
                 continue
             stmt = block[i]
@@ -273,8 +273,9 @@ class Fuser:
         return True
 
     def grow(self, block, start):
-        """The longest group starting at block[start]: (members, hoisted statements, end index)."""
-        members, hoisted, pending = [], [], []
+        """The longest group starting at block[start]: (members, statements hoisted before it,
+        statements deferred after it, end index)."""
+        members, hoisted, pending, deferred, waiting = [], [], [], [], []
         rank = None
         defined, reduced, read_by_members = set(), set(), set()
         end = start
@@ -284,14 +285,15 @@ class Fuser:
             if member is not None:
                 reads = _reads(stmt.value)
                 if reads & reduced or (not members and member.role not in self.group_starts) \
-                        or not self.joins(members, member):
+                        or not self.joins(members, member) or reads & {s.targets[0].id for s in waiting}:
                     break
                 if member.role == "copy" and member.source not in defined:
                     break  # an alias of an outside array: materializing it would copy
                 rank = rank or member.rank
                 members.append(member)
                 hoisted.extend(pending)
-                pending = []
+                deferred.extend(waiting)
+                pending, waiting = [], []
                 read_by_members |= reads
                 (reduced if member.role == "reduction" else defined).add(member.target)
                 end = k + 1
@@ -302,8 +304,26 @@ class Fuser:
                         and target not in defined | reduced:
                     pending.append(stmt)
                     continue
+            if members and self.deferrable(stmt, defined | reduced | read_by_members):
+                waiting.append(stmt)
+                continue
             break
-        return members, hoisted, end
+        return members, hoisted, deferred, end
+
+    def deferrable(self, stmt, group_names):
+        """A statement that may run after the group: it reads only shapes (`x.shape`, then its
+        entries) and scalars, and checks them (a vmapped helper's batch-size checks, inlined)."""
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)
+                and stmt.targets[0].id not in group_names):
+            return False
+        value = stmt.value
+        if isinstance(value, gast.Attribute) and value.attr == "shape" and isinstance(value.value, gast.Name):
+            return True
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                and (self.kinds.get(value.value.id) or (None,))[0] == SHAPE:
+            return True
+        return isinstance(value, gast.Call) and resolve(value.func, self.ns) is runtime.check_batch_size \
+            and all(isinstance(a, gast.Constant) or self.rank(a) == 0 for a in value.args)
 
     # --------------------------------------------------------------- emission
     def emit(self, members, hoisted):
