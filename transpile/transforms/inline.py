@@ -26,7 +26,8 @@ def inline_helpers(fdef, namespace, filename, helper_ir):
         call = _helper_call(stmt, namespace)
         ir = helper_ir(call.func.id) if call is not None else None
         target = stmt.targets[0].id if call is not None else None
-        if ir is not None and ir.filename == filename and _straight_line(ir.fdef) \
+        if ir is not None and ir.filename == filename and len(call.args) == len(ir.fdef.args.args) \
+                and _straight_line(ir.fdef) \
                 and (_returned_tuple(ir.fdef) is None or _only_indexed(fdef, target, stmt)):
             statements, result = _instantiate(ir, call.args, pool, namespace, stmt)
             body += statements
