@@ -19,6 +19,7 @@ import numpy as np
 
 from . import emit
 from .analysis.kinds import KindInference, kind_of_value, structured
+from .analysis.names import Renamer
 from .cache import digest
 from .errors import TranspileError
 from .ir import FunctionSpec
@@ -47,16 +48,6 @@ def callee_spec(obj):
             return None
         return FunctionSpec(obj)
     return None
-
-
-class _Renamer(gast.NodeTransformer):
-    def __init__(self, mapping):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        if node.id in self.mapping:
-            node.id = self.mapping[node.id]
-        return node
 
 
 def _free_names(fdef):
@@ -135,7 +126,7 @@ class ModuleBuilder:
             bound = self._bind_global(free, value)
             if bound != free:
                 renames[free] = bound
-        _Renamer(renames).visit(fdef)
+        Renamer(renames).visit(fdef)
         self.functions.append((name, fdef, ir.filename))
         return name
 

@@ -62,6 +62,18 @@ def bind_object(namespace, pool, preferred, obj):
     return name
 
 
+class Renamer(gast.NodeTransformer):
+    """Renames every occurrence of names (reads, writes, parameters): `x` -> mapping[x]."""
+
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            node.id = self.mapping[node.id]
+        return node
+
+
 class LoadRenamer(gast.NodeTransformer):
     """Renames reads (not writes) of names: `x` -> mapping[x] where it is loaded."""
 

@@ -11,7 +11,7 @@ import copy
 import gast
 
 from .. import gastutil as g
-from ..analysis.names import NamePool, all_names
+from ..analysis.names import NamePool, Renamer, all_names
 
 MAX_STATEMENTS = 40  # larger helpers stay calls: compile time grows with the fused function
 
@@ -21,7 +21,7 @@ def inline_helpers(fdef, namespace, filename, helper_ir):
     `helper_ir(name)` is the IR of the helper bound to `name` in `namespace`, or None."""
     pool = NamePool(all_names(fdef), namespace)
     namespace = dict(namespace)
-    body, parts_of = [], {}   # parts_of: a caller name holding an inlined tuple -> its element names
+    body, parts_of, inlined = [], {}, False   # parts_of: a caller name holding an inlined tuple -> its elements
     for stmt in fdef.body:
         call = _helper_call(stmt, namespace)
         ir = helper_ir(call.func.id) if call is not None else None
@@ -31,13 +31,14 @@ def inline_helpers(fdef, namespace, filename, helper_ir):
                 and (_returned_tuple(ir.fdef) is None or _only_indexed(fdef, target, stmt)):
             statements, result = _instantiate(ir, call.args, pool, namespace, stmt)
             body += statements
+            inlined = True
             if isinstance(result, list):
                 parts_of[target] = result
             else:
                 body.append(g.assign(target, result, stmt))
             continue
         body.append(_take_part(stmt, parts_of))
-    if not parts_of and len(body) == len(fdef.body):
+    if not inlined:
         return fdef, namespace
     out = copy.copy(fdef)
     out.body = body
@@ -94,7 +95,7 @@ def _instantiate(ir, args, pool, namespace, call_stmt):
     """The helper's statements with its names made fresh in the caller; and what it returns: a
     name node, or the list of element names of a returned tuple."""
     renames = {}
-    for param, arg in zip(ir.fdef.args.args, args):
+    for param in ir.fdef.args.args:
         renames[param.id] = pool.fresh(param.id)
     for s in ir.fdef.body[:-1]:
         if s.targets[0].id not in renames:
@@ -114,10 +115,10 @@ def _instantiate(ir, args, pool, namespace, call_stmt):
     built = _returned_tuple(ir.fdef)
     for s in ir.fdef.body[:-1]:
         if s is not built:
-            statements.append(_Rename(renames).visit(copy.deepcopy(s)))
+            statements.append(Renamer(renames).visit(copy.deepcopy(s)))
     if built is not None:
         return statements, [renames.get(e.id, e.id) for e in built.value.elts]
-    return statements, _Rename(renames).visit(copy.deepcopy(ir.fdef.body[-1].value))
+    return statements, Renamer(renames).visit(copy.deepcopy(ir.fdef.body[-1].value))
 
 
 def _take_part(stmt, parts_of):
@@ -126,13 +127,3 @@ def _take_part(stmt, parts_of):
             and isinstance(stmt.value.value, gast.Name) and stmt.value.value.id in parts_of:
         return g.assign(stmt.targets[0].id, g.name(parts_of[stmt.value.value.id][stmt.value.slice.value]), stmt)
     return stmt
-
-
-class _Rename(gast.NodeTransformer):
-    def __init__(self, renames):
-        self.renames = renames
-
-    def visit_Name(self, node):
-        if node.id in self.renames:
-            node.id = self.renames[node.id]
-        return node
