@@ -89,6 +89,7 @@ def _exp64(x):
     return p * low * high
 
 
+@register_jitable(**_COMPILED)
 def _expm1_reduced(r):
     """exp(r) - 1 for |r| <= ln2/2, to within an ulp of the result."""
     # r + r^2 q(r), q the Taylor series of (exp(r) - 1 - r) / r^2 to r^11 (truncation below 1e-17),
@@ -106,8 +107,6 @@ def _expm1_reduced(r):
     q = (q01 + r2 * q23) + r4 * (q45 + r2 * q67) + r8 * (q89 + r2 * q1011)
     return r + r2 * q
 
-
-_expm1_reduced = register_jitable(**_COMPILED)(_expm1_reduced)
 
 
 # ---- tanh: odd; tanh(a) = -e / (e + 2), e = expm1(-2a) = 2^k (1 + u) - 1 --------------------------
