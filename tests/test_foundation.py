@@ -108,6 +108,31 @@ def test_decorator_form_and_defaults():
     assert tp.jit(target="python")(module_level)(0.5) == pytest.approx(np.sin(0.5) * 2.0)
 
 
+def squared_scaled(x, scale=2.0):
+    return x * x * scale
+
+
+def test_every_call_reaches_the_code_for_its_arguments():
+    """A first call writes a fast call path for its signature; other calls must not take it."""
+    g = tp.jit(tp.grad(squared_scaled))
+    assert g(1.5) == 6.0
+    assert g(1.5) == 6.0 and g(1.5, 3.0) == 9.0 and g(1.5, scale=3.0) == 9.0 and g(x=1.5) == 6.0
+    assert g(np.float64(1.5)) == 6.0
+    with pytest.raises(tp.NotDifferentiableError, match="argument 0 is int"):  # as in JAX
+        g(2)
+    with pytest.raises(TypeError, match="squared_scaled"):
+        g()
+    with pytest.raises(TypeError, match="squared_scaled"):
+        g(1.5, 2.0, 3.0)
+    assert g(1.5) == 6.0
+    total = tp.jit(lambda x: np.sum(x * x))
+    assert total(np.ones(3)) == 3.0
+    assert total(np.ones((2, 2))) == 4.0
+    assert total(np.ones(3, dtype=np.float32)) == 3.0
+    assert total(np.arange(3)) == 5
+    assert total(np.ones(3)) == 3.0
+
+
 def test_python_and_cpu_targets_agree():
     x = np.linspace(0.1, 1.0, 5)
     for target in ("python", "cpu"):

@@ -1,5 +1,6 @@
 """The transformable-function object: a spec, a target, and the compiled code per call pattern."""
 import inspect
+import operator
 import threading
 import warnings
 
@@ -11,6 +12,7 @@ from .analysis.kinds import STRUCTURED, kind_of_value
 from .assemble import build_module_source
 from .backends import TARGETS
 from .backends.cpu import compile_error
+from .entry import fast_entry
 from .errors import FusionFallbackWarning, TranspileError
 from .ir import FunctionSpec
 from .pipeline import ARGUMENT_CHECKS, KEEPS_STRUCTURE, RESULT_STRUCTURES
@@ -71,6 +73,11 @@ _TYPE_KEYS = {
 }
 
 
+# Calls that reach the general path (re)write the fast entry for their signature; code that
+# alternates signatures stops paying for that after this many.
+_ENTRY_REWRITES = 8
+
+
 class Generated:
     """One generated module: its source, file, entry callable and cache facts."""
 
@@ -110,6 +117,8 @@ class Transformed:
         self._generated = None
         self._by_kinds = {}
         self._by_scalar_types = {}  # fast path: calls whose arguments are all Python scalars
+        self._entry = self._call
+        self._entries_written = 0
         last_name, last_options = spec.chain[-1] if spec.chain else (None, ())
         self._last_options = dict(last_options)
         self._check = ARGUMENT_CHECKS.get(last_name)
@@ -140,7 +149,10 @@ class Transformed:
             return args
         return bind_arguments(self._signature, self.__name__, args, kwargs)
 
-    def __call__(self, *args, **kwargs):
+    # A call runs `_entry`: `_call`, or after a first call the fast path entry.py writes for its signature.
+    __call__ = property(operator.attrgetter("_entry"))
+
+    def _call(self, *args, **kwargs):
         if kwargs or len(args) != self._nparams:
             args = self.bind(args, kwargs)
         types = _TYPE_KEYS.get(len(args), _types_of)(args)
@@ -157,11 +169,15 @@ class Transformed:
             if all(type(a) in _SCALAR_KINDS for a in args):
                 self._by_scalar_types[types] = generated
         try:
-            return generated.callable(*args)
+            result = generated.callable(*args)
         except TypingError as exc:
             if not generated.fused or USER_MESSAGE in str(exc):  # ours: a deliberate error, not fusion's
                 raise compile_error(generated.path, exc) from None
-        return self._unfused(generated, args)(*args)
+            return self._unfused(generated, args)(*args)
+        if self._entries_written < _ENTRY_REWRITES:
+            self._entries_written += 1
+            self._entry = fast_entry(self._signature, self.__name__, args, generated.callable, self._call) or self._call
+        return result
 
     def _unfused(self, generated, args):
         """The same code without fusion, for a fused module Numba cannot type (a fusion bug: warn)."""
@@ -169,6 +185,7 @@ class Transformed:
             f"{self.__name__}: Numba could not compile the fused code in {generated.path}; running it "
             "unfused (tp.jit(..., fuse=False) silences this). Please report it with that file."), stacklevel=3)
         unfused = Generated(generated.spec, self.target, {**self.options, "fuse": False})
+        self._entry = self._call
         with self._lock:
             for table in (self._by_kinds, self._by_scalar_types):
                 for key, value in list(table.items()):
