@@ -429,10 +429,31 @@ def test_show_with_example_arguments_is_the_code_that_runs():
     g = tp.grad(gc.loop_carried_state)
     x = np.array([0.3, -0.2])
     shown = tp.show(g, x, 6)
-    assert "new_tape(0.0)" in shown and "new_tape(0.0)" not in tp.show(g)  # typed tapes need known kinds
+    assert "new_tape(0.0" in shown and "new_tape(0.0" not in tp.show(g)  # typed tapes need known kinds
     assert g(x, 6) == pytest.approx(numeric_grad(gc.loop_carried_state, (x, 6), 0), rel=1e-6)
     with open(g.cache_info()["module_file"]) as generated:
         assert generated.read().endswith(shown)  # after the cache's checksum line
+
+
+def rebinds_its_trip_count(x, steps):
+    h = 0.0
+    steps = steps * 2
+    for t in range(steps):
+        h = np.tanh(h * x[0] + x[1])
+    return h
+
+
+def test_tapes_get_their_full_size_when_the_trip_count_is_known_on_entry():
+    x = np.array([0.3, -0.2])
+    shown = tp.show(tp.grad(gc.loop_carried_state), x, 6)
+    # h is pushed once before the loop and once per step; steps is a parameter never rebound
+    assert "tape_h = new_tape(0.0, 1 + range_length(0, steps, 1))" in shown
+    rebound = tp.grad(rebinds_its_trip_count)
+    assert "new_tape(0.0)" in tp.show(rebound, x, 6)  # steps changes before the loop: the tape grows
+    for target in ("python", "cpu"):
+        for steps in (0, 1, 70):  # 70 > the default capacity of a growing tape
+            for f in (gc.loop_carried_state, rebinds_its_trip_count):
+                check_against_differences(f, (x, steps), 0, on(target, tp.grad(f))(x, steps))
 
 
 # -- property-based ------------------------------------------------------------------------------

@@ -59,15 +59,16 @@ def _grad_seed(value):
 _INITIAL_CAPACITY = 64
 
 
-def new_tape(sample):
-    """An empty typed stack for scalars like `sample` (float, int or bool)."""
-    return np.empty(_INITIAL_CAPACITY, dtype=np.asarray(sample).dtype)
+def new_tape(sample, capacity=_INITIAL_CAPACITY):
+    """An empty typed stack for scalars like `sample` (float, int or bool), with room for
+    `capacity` of them (the number of pushes, where reverse mode knows it on entry)."""
+    return np.empty(capacity, dtype=np.asarray(sample).dtype)
 
 
 @overload(new_tape)
-def _new_tape(sample):
+def _new_tape(sample, capacity=_INITIAL_CAPACITY):
     dtype = numba_dtype(sample)
-    return lambda sample: np.empty(_INITIAL_CAPACITY, dtype=dtype)
+    return lambda sample, capacity=_INITIAL_CAPACITY: np.empty(capacity, dtype=dtype)
 
 
 def numba_dtype(sample):

@@ -12,48 +12,17 @@ from .. import gastutil as g
 from .. import runtime
 from ..analysis.names import NamePool, all_names, bind_object, resolve
 from .simplify import drop_statements, eliminate_dead_code
+from .tape import push_counts, range_arguments
 
 _DTYPES = {bool: "boolean", int: "int64", float: "float64"}
 
 
 def _trip_count(loop):
     """The constant number of iterations of `loop`, or None."""
-    if not isinstance(loop, gast.For):
-        return None
-    call = loop.iter
-    args = call.args if isinstance(call, gast.Call) else []
-    if len(args) != 3 or not all(isinstance(a, gast.Constant) and isinstance(a.value, int) for a in args):
+    args = range_arguments(loop)
+    if args is None or not all(isinstance(a, gast.Constant) and isinstance(a.value, int) for a in args):
         return None
     return len(range(*(a.value for a in args)))
-
-
-def _push_counts(fdef, tapes):
-    """(tape name -> the most pushes it can receive, None), or (counts so far, the outermost loop
-    without a constant trip count around a push)."""
-    counts = dict.fromkeys(tapes, 0)
-
-    def visit(block, multiplicity, culprit):
-        for stmt in block:
-            target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
-            if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) \
-                    and target.value.id in counts:
-                if culprit is not None:
-                    return culprit
-                counts[target.value.id] += multiplicity
-            found = None
-            if isinstance(stmt, (gast.For, gast.While)):
-                trips = _trip_count(stmt)
-                if culprit is None and trips is None:
-                    found = visit(stmt.body, None, stmt)
-                else:
-                    found = visit(stmt.body, None if culprit else multiplicity * trips, culprit)
-            elif isinstance(stmt, gast.If):
-                found = visit(stmt.body, multiplicity, culprit) or visit(stmt.orelse, multiplicity, culprit)
-            if found is not None:
-                return found
-        return None
-
-    return counts, visit(fdef.body, 1, None)
 
 
 def localize_tapes(fdef, namespace):
@@ -66,7 +35,7 @@ def localize_tapes(fdef, namespace):
             creations[node.targets[0].id] = node
     if not creations:
         return None
-    counts, unbounded = _push_counts(fdef, creations)
+    counts, unbounded = push_counts(fdef.body, creations, _trip_count)
     if unbounded is not None:
         return unbounded
     from numba import cuda

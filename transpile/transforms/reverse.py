@@ -26,7 +26,7 @@ from ..pipeline import build_ir, register_transform
 from .batch import result_arity
 from .recompute import recompute_cheap_values
 from .simplify import eliminate_dead_code
-from .tape import Stacks
+from .tape import Stacks, push_counts, range_arguments
 from .templates import flatten, instantiate, simplify_template
 
 
@@ -117,11 +117,12 @@ class Reverse:
 
         loc = ret
         used = all_names(gast.Module(body=forward + backward, type_ignores=[]))
-        stmts = self.stacks.creations(used, loc)
-        for param in self.fdef.args.args:  # a reassigned parameter's first value is on the tape too
+        first_values = []  # a reassigned parameter's first value is on the tape too
+        for param in self.fdef.args.args:
             if self.pushed(param.id):
-                stmts += self.stacks.push(self.stack(param.id), g.name(param.id), loc)
-        stmts += forward
+                first_values += self.stacks.push(self.stack(param.id), g.name(param.id), loc)
+        stmts = self.stacks.creations(used, loc, self._tape_capacities(first_values + forward))
+        stmts += first_values + forward
         value_name = None
         if self.mode == "value_and_grad" or aux_atom is not None:
             value_name = self.pool.fresh("value")
@@ -156,6 +157,37 @@ class Reverse:
         stmts += self._return(grads, value_name, aux_name, loc)
         self.fdef.body = self._first_contributions_assign(stmts)
         return self.fdef
+
+    def _tape_capacities(self, forward):
+        """The pushes each typed stack receives, where the loops around them run a number of
+        times known on entry (`range(n)` with `n` a parameter the function never rebinds): such
+        tapes are allocated once, at their full size, instead of growing."""
+        stored = {n.id for n in gast.walk(gast.Module(body=forward, type_ignores=[]))
+                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        fixed = {a.id for a in self.fdef.args.args} - stored
+
+        def known_on_entry(node):
+            if isinstance(node, gast.Constant):
+                return isinstance(node.value, int) and not isinstance(node.value, bool)
+            if isinstance(node, gast.Name):
+                value = self.ns.get(node.id)
+                return node.id in fixed or (node.id not in stored and isinstance(value, int)
+                                            and not isinstance(value, bool))
+            if isinstance(node, gast.BinOp):
+                return isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv)) \
+                    and known_on_entry(node.left) and known_on_entry(node.right)
+            return isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and known_on_entry(node.operand)
+
+        def trip_count(loop):
+            args = range_arguments(loop)
+            if args is None or not all(map(known_on_entry, args)):
+                return None
+            if all(isinstance(a, gast.Constant) for a in args):
+                return len(range(*(a.value for a in args)))
+            return g.call(self.helper("range_length"), [copy.deepcopy(a) for a in args])
+
+        typed = [stack.name for stack in self.stacks.stacks.values() if stack.typed]
+        return push_counts(forward, typed, trip_count)[0]
 
     def _first_contributions_assign(self, block):
         """`dx = 0.0; ...; dx = dx + c` becomes `...; dx = c` when nothing reads dx in between.

@@ -7,6 +7,8 @@ Typed stacks are used only through core-form statements (`tape = tape_reserve(ta
 `tape[top] = value`, `value = tape[top]`), so reverse mode can differentiate its own output:
 to a second pass a stack is an array written in place and read by index.
 """
+import copy
+
 import gast
 
 from .. import gastutil as g
@@ -98,16 +100,84 @@ class Stacks:
                                                 [g.name(stack.name), g.name(size)]), loc)]
         return out
 
-    def creations(self, used, loc):
-        """Statements creating the stacks that the generated code uses."""
+    def creations(self, used, loc, capacities=None):
+        """Statements creating the stacks that the generated code uses, typed ones with room for
+        `capacities[name]` pushes where that count (an int or an expression) is known."""
+        capacities = capacities or {}
         out = []
         for stack in self.stacks.values():
             if stack.name not in used:
                 continue
             if stack.typed:
-                out.append(g.assign(stack.name, g.call(self.helper("new_tape"),
-                                                       [g.const(_SAMPLES[stack.letter])]), loc))
+                args = [g.const(_SAMPLES[stack.letter])]
+                if capacities.get(stack.name) is not None:
+                    capacity = capacities[stack.name]
+                    args.append(g.const(max(1, capacity)) if isinstance(capacity, int) else capacity)
+                out.append(g.assign(stack.name, g.call(self.helper("new_tape"), args), loc))
                 out.append(g.assign(stack.top, g.const(-1), loc))
             else:
                 out.append(g.assign(stack.name, gast.List(elts=[], ctx=gast.Load()), loc))
         return out
+
+
+def push_counts(block, tapes, trip_count):
+    """How many pushes each tape in `tapes` can receive while `block` runs, and the outermost loop
+    around a push whose trip count is unknown (None if there is none).
+
+    A push is an in-place write `tape[top] = value`; both branches of an `if` count, so the count
+    is a bound. `trip_count(loop)` gives a loop's iterations as an int, an expression, or None;
+    counts are ints where every trip count is, expressions otherwise, and None for a tape pushed
+    inside a loop of unknown trip count.
+    """
+    counts = dict.fromkeys(tapes, 0)
+    unbounded = []
+
+    def visit(stmts, multiplicity, culprit):
+        for stmt in stmts:
+            target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
+            if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) \
+                    and target.value.id in counts:
+                name = target.value.id
+                if culprit is not None:
+                    counts[name] = None
+                    if culprit not in unbounded:
+                        unbounded.append(culprit)
+                elif counts[name] is not None:
+                    counts[name] = _plus(counts[name], multiplicity)
+            if isinstance(stmt, (gast.For, gast.While)):
+                trips = None if culprit is not None else trip_count(stmt)
+                inner_culprit = culprit if culprit is not None else (stmt if trips is None else None)
+                visit(stmt.body, None if inner_culprit is not None else _times(multiplicity, trips), inner_culprit)
+            elif isinstance(stmt, gast.If):
+                visit(stmt.body, multiplicity, culprit)
+                visit(stmt.orelse, multiplicity, culprit)
+
+    visit(block, 1, None)
+    return counts, (unbounded[0] if unbounded else None)
+
+
+def range_arguments(loop):
+    """The (start, stop, step) nodes of `for ... in range(start, stop, step)` (core form), or None."""
+    call = loop.iter if isinstance(loop, gast.For) else None
+    if isinstance(call, gast.Call) and isinstance(call.func, gast.Name) and call.func.id == "range" \
+            and len(call.args) == 3 and not call.keywords:
+        return call.args
+    return None
+
+
+def _plus(a, b):
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    return b if a == 0 else gast.BinOp(left=_node(a), op=gast.Add(), right=_node(b))
+
+
+def _times(a, b):
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    if a == 1 or b == 1:
+        return b if a == 1 else a
+    return gast.BinOp(left=_node(a), op=gast.Mult(), right=_node(b))
+
+
+def _node(count):
+    return g.const(count) if isinstance(count, int) else copy.deepcopy(count)
