@@ -233,6 +233,13 @@ def priced_one(a, b):
     return a * _cdf(d) - b * _cdf(d - 0.5)
 
 
+def alias_between(x, y):
+    """`z = y` names an outside array between two elementwise statements."""
+    a = np.exp(x) * 2.0
+    z = y
+    return np.sum(a * z + a)
+
+
 ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_sum_axis1, col_sum_axis0,
        column_broadcast, column_sum, scalar_only, where_relu, where_two_arrays, clip_like, compare_count,
        logical_mask, predicate_output, max_reduction, min_reduction_axis, max_axis1, prod_reduction,

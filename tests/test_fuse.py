@@ -201,6 +201,13 @@ def test_vmapped_helpers_are_inlined_and_fuse_with_their_caller():
     assert _source(grads).count("# fused:") == 1
 
 
+def test_an_alias_of_an_outside_array_does_not_split_a_group():
+    x, y = _arguments(cases.alias_between, np.float64, np.random.default_rng(10))
+    value = tp.jit(cases.alias_between)
+    np.testing.assert_allclose(value(x, y), cases.alias_between(x, y), rtol=1e-12)
+    assert _source(value).count("# fused:") == 1
+
+
 def test_show_names_the_user_line():
     x, r, y = np.ones((4, 5)), np.ones(5), np.ones((4, 5))
     compiled = tp.jit(cases.gauss_sum)

@@ -288,7 +288,12 @@ class Fuser:
                         or not self.joins(members, member) or reads & {s.targets[0].id for s in waiting}:
                     break
                 if member.role == "copy" and member.source not in defined:
-                    break  # an alias of an outside array: materializing it would copy
+                    # an alias of an outside array: materializing it would copy; binding the name
+                    # before the group costs nothing, when no member so far reads or writes it
+                    if member.target not in read_by_members | defined | reduced and members:
+                        pending.append(stmt)
+                        continue
+                    break
                 rank = rank or member.rank
                 members.append(member)
                 hoisted.extend(pending)
