@@ -240,6 +240,12 @@ def alias_between(x, y):
     return np.sum(a * z + a)
 
 
+def shape_only_result(x, y):
+    """`a` is read after the loop only for its shape."""
+    a = np.exp(x) * y
+    return np.sum(a + 1.0) + a.shape[0]
+
+
 ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_sum_axis1, col_sum_axis0,
        column_broadcast, column_sum, scalar_only, where_relu, where_two_arrays, clip_like, compare_count,
        logical_mask, predicate_output, max_reduction, min_reduction_axis, max_axis1, prod_reduction,

@@ -208,6 +208,14 @@ def test_an_alias_of_an_outside_array_does_not_split_a_group():
     assert _source(value).count("# fused:") == 1
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_result_read_only_for_its_shape_is_not_allocated(dtype):
+    x, y = _arguments(cases.shape_only_result, dtype, np.random.default_rng(11))
+    value = tp.jit(cases.shape_only_result)
+    _assert_same(value(x, y), cases.shape_only_result(x, y), dtype)
+    assert "a = shaped_like(x, x, y)" in _source(value)
+
+
 def test_show_names_the_user_line():
     x, r, y = np.ones((4, 5)), np.ones(5), np.ones((4, 5))
     compiled = tp.jit(cases.gauss_sum)

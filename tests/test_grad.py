@@ -456,6 +456,24 @@ def test_tapes_get_their_full_size_when_the_trip_count_is_known_on_entry():
                 check_against_differences(f, (x, steps), 0, on(target, tp.grad(f))(x, steps))
 
 
+def rebound_in_loop(x, steps):
+    h = x * 0.5
+    for t in range(steps):
+        h = np.tanh(h) * x
+    return np.sum(h)
+
+
+def test_a_reassigned_array_takes_its_first_contribution_without_a_zero_array():
+    """The adjoint of `h` is reset where `h` is reassigned; the next contribution replaces the
+    zeros instead of being added to them, so no zero array is allocated per step."""
+    x = np.array([0.3, -0.2, 0.8])
+    shown = tp.show(tp.grad(rebound_in_loop), x, 4)
+    backward_loop = shown[shown.index("for k_rev"):shown.index("tape_restore")]
+    assert "zero_like(dh)" not in backward_loop and "dh = ct_" in backward_loop
+    for target in ("python", "cpu"):
+        check_against_differences(rebound_in_loop, (x, 4), 0, on(target, tp.grad(rebound_in_loop))(x, 4))
+
+
 # -- property-based ------------------------------------------------------------------------------
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,

@@ -50,6 +50,12 @@ def zero_like(x):
     return rt.zero_like(x)
 
 
+def shaped_like(reference, a, b):
+    """(the array for reference's shape, whether it is reference itself)"""
+    carrier = rt.shaped_like(reference, a, b)
+    return carrier.shape, carrier.itemsize, carrier.ctypes.data == reference.ctypes.data
+
+
 def reduce_sum(x, axis):
     return rt.reduce_sum(x, axis, False), rt.reduce_sum(x, axis, True)
 
@@ -107,7 +113,7 @@ def jacobian_pieces(out, x):
 
 TWINS = [all_helpers, unbroadcast, broadcast_like, reshape_as, select, zero_like, reduce_sum, reduce_mean,
          reduce_max, reduce_min, reduce_prod, adjoints, split_like, join_like, split_join_list, flip_axes,
-         untranspose, dot_vjps, jacobian_pieces]
+         untranspose, dot_vjps, jacobian_pieces, shaped_like]
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +159,16 @@ def test_zero_like_is_float(nb):
     assert rt.zero_like(np.arange(3)).dtype == np.float64
     assert rt.zero_like(np.ones(2, np.float32)).dtype == np.float32
     _same(nb.zero_like(np.arange(3)), np.zeros(3))
+
+
+def test_shaped_like_is_its_reference_only_in_the_fused_dtype(nb):
+    """A fused result read only for its shape may be the loop's reference array, when the dtypes agree."""
+    x64, x32 = np.ones((2, 3)), np.ones((2, 3), np.float32)
+    for impl in (shaped_like, nb.shaped_like):
+        assert impl(x64, x64, x32) == ((2, 3), 8, True)
+        assert impl(x32, x32, x32) == ((2, 3), 4, True)
+        assert impl(x32, x64, x32) == ((2, 3), 8, False)  # float32 reference, float64 result: a new array
+        assert impl(np.arange(6).reshape(2, 3), x64, x64) == ((2, 3), 8, False)
 
 
 # ---------------------------------------------------------------- broadcasting, by property

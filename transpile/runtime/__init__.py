@@ -8,7 +8,7 @@ from numba import prange
 
 from .batching import batch_alloc, batch_broadcast, check_batch_size, erf_elementwise, move_axis, scale_rows
 from .broadcast import balanced_eq, broadcast_like, reshape_as, select, unbroadcast, zero_like
-from .fused import fused_cast, fused_empty
+from .fused import fused_cast, fused_empty, shaped_like
 from .jacobian import basis_vector, flat_size, flat_values, jacobian_shaped
 from .linalg import dot_vjp_a, dot_vjp_b, eye_like, matmul
 from .markers import stop_gradient
@@ -35,7 +35,7 @@ __all__ = [
     "prod_others", "range_length", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reduced_size",
     "reshape_as", "saved_copy", "scale_rows", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
     "tape_restore", "unbroadcast", "untranspose", "zero_like",
-    "fused_cast", "fused_empty",
+    "fused_cast", "fused_empty", "shaped_like",
     "inner", "reduce_std", "reduce_var", "squeeze_axes",
     "basis_vector", "flat_size", "flat_values", "jacobian_shaped",
     "vector_erf", "vector_exp", "vector_log", "vector_tanh",

@@ -47,3 +47,21 @@ def _fused_cast(value, *arrays):
     if as_dtype(value.dtype) == dtype:
         return lambda value, *arrays: value
     return lambda value, *arrays: value.astype(dtype)
+
+
+def shaped_like(reference, *arrays):
+    """An array of `reference`'s shape in the dtype fused_empty gives `arrays`, for a fused result
+    read later only for its shape: `reference` itself when it has that dtype, so nothing is allocated."""
+    dtype = float_result([a.dtype for a in arrays])
+    return reference if reference.dtype == dtype else np.empty(reference.shape, dtype)
+
+
+@overload(shaped_like)
+def _shaped_like(reference, *arrays):
+    dtype = float_result(_array_dtypes(arrays))
+    if _array_dtypes([reference])[0] == dtype:
+        return lambda reference, *arrays: reference
+
+    def impl(reference, *arrays):
+        return np.empty(reference.shape, dtype)
+    return impl

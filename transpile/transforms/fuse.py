@@ -88,6 +88,7 @@ class Fuser:
     """
 
     min_members = 2                 # array operations (not copies) that make a group worth a loop
+    shares_shape_carriers = True    # a result read only for its shape may be an operand (store)
     group_starts = ("elementwise",)  # roles of a group's first member
 
     def __init__(self, fdef, namespace, param_kinds, parallel):
@@ -290,7 +291,8 @@ class Fuser:
                 if member.role == "copy" and member.source not in defined:
                     # an alias of an outside array: materializing it would copy; binding the name
                     # before the group costs nothing, when no member so far reads or writes it
-                    if member.target not in read_by_members | defined | reduced and members:
+                    if members and isinstance(stmt.value, gast.Name) \
+                            and member.target not in read_by_members | defined | reduced:
                         pending.append(stmt)
                         continue
                     break
@@ -402,7 +404,7 @@ class Fuser:
                         aliases.append(g.assign(m.target, g.name(m.source), loc))
                     else:
                         self.store(m, scalar_of[m.source], extents, index, deps, defined_before_read,
-                                   outputs, pre, [] if m.target in shape_only else body)
+                                   outputs, pre, body, ref if m.target in shape_only else None)
                 continue
             if m.broadcast is not None:
                 v, x, axis, is_mean = m.broadcast
@@ -426,8 +428,8 @@ class Fuser:
             body.append(g.assign(scalar, value, loc))
             scalar_of[m.target] = scalar
             if m.target in materialized and last_def[m.target] is m:
-                self.store(m, scalar, extents, index, deps, defined_before_read, outputs, pre,
-                           [] if m.target in shape_only else body)
+                self.store(m, scalar, extents, index, deps, defined_before_read, outputs, pre, body,
+                           ref if m.target in shape_only else None)
         for target, array in outputs.items():
             if array != target:
                 post.append(g.assign(target, g.name(array)))
@@ -464,18 +466,24 @@ class Fuser:
         return (f"{FUSED_MARK} {len(members)} array statements in one pass over memory"
                 + (" (the NumPy statements after `else` run where shapes broadcast)" if guards else ""))
 
-    def store(self, m, scalar, extents, index, deps, defined_before_read, outputs, pre, body):
+    def store(self, m, scalar, extents, index, deps, defined_before_read, outputs, pre, body, shape_of=None):
         """Write a materialized name's elements into its own array (a new one if its old value flows in).
 
-        A name read later only for its shape (`x.shape`, shape arguments of runtime helpers) gets
-        an array that is never written: `body` is then a throwaway list.
+        A name read later only for its shape (`x.shape`, shape arguments of runtime helpers) is
+        not written: `shape_of` names the array giving the loop its extents, and the name gets
+        that array itself where the dtypes agree (`shaped_like`), or an array never written.
         """
         target = m.target
         array = target if target not in defined_before_read else self.pool.fresh(f"{target}_new")
         outputs[target] = array
+        if shape_of is not None and m.letter == "f" and self.shares_shape_carriers:
+            helper = bind_object(self.ns, self.pool, "shaped_like", runtime.shaped_like)
+            pre.append(g.assign(array, g.call(g.name(helper), [g.name(shape_of)] + [g.name(d) for d in sorted(deps[target])])))
+            return
         pre.append(g.assign(array, self.allocation(extents, m.letter, deps[target])))
-        body.append(gast.Assign(targets=[_subscript(g.name(array), [g.name(i) for i in index], store=True)],
-                                value=g.name(scalar), type_comment=None))
+        if shape_of is None:
+            body.append(gast.Assign(targets=[_subscript(g.name(array), [g.name(i) for i in index], store=True)],
+                                    value=g.name(scalar), type_comment=None))
 
     def reference_operand(self, members, rank):
         """An array operand of full rank read by the first member: it gives the loop's extents."""

@@ -55,6 +55,7 @@ class KernelFuser(Fuser):
 
     min_members = 1
     group_starts = ("elementwise", "reduction")
+    shares_shape_carriers = False  # shape-only results are device arrays of their own (allocation)
 
     def __init__(self, fdef, namespace, param_kinds, filename, label, fuse):
         super().__init__(fdef, namespace, param_kinds, parallel=False)

@@ -64,6 +64,7 @@ class Reverse:
         self.restores = []
         self.loop_stack = []
         self.init_nodes = set()
+        self.reset_nodes = set()  # adjoints zeroed again where their variable is reassigned
         self.answers = {}  # y -> the name holding y's new value while y is restored
         self._reserved = False
         self.reassigned = set()
@@ -190,7 +191,8 @@ class Reverse:
         return push_counts(forward, typed, trip_count)[0]
 
     def _first_contributions_assign(self, block):
-        """`dx = 0.0; ...; dx = dx + c` becomes `...; dx = c` when nothing reads dx in between.
+        """`dx = 0.0; ...; dx = dx + c` becomes `...; dx = c` when nothing reads dx in between
+        (the zero an initialisation, or a reset where the variable is reassigned).
 
         Adjoints written in place (`dy[i] = ...`) must own their buffers: they keep their zero
         initialisation, and no other adjoint may start as an alias of them (`dx = dy`, or a
@@ -229,7 +231,7 @@ class Reverse:
             k = 0
             while k < len(out):
                 stmt = out[k]
-                if id(stmt) in self.init_nodes:
+                if id(stmt) in self.init_nodes or id(stmt) in self.reset_nodes:
                     d = stmt.targets[0].id
                     scalar = (self.kinds.get(self.adjoint_of_name.get(d)) or (None, None))[1] == 0
                     if scalar or d not in written_in_place:
@@ -744,7 +746,9 @@ class Reverse:
         out = [g.assign(grad, gast.Tuple(elts=[g.name(p) for p in parts], ctx=gast.Load()), loc)]
         out += self.contributions(y, value, g.name(grad), loc)
         if y in self.reassigned:
-            out += [g.assign(p, g.call(self.helper("zero_like"), [g.name(p)]), loc) for p in parts]
+            resets = [g.assign(p, g.call(self.helper("zero_like"), [g.name(p)]), loc) for p in parts]
+            self.reset_nodes.update(map(id, resets))
+            out += resets
         return out
 
     def _passes_through(self, y, value):
@@ -789,9 +793,13 @@ class Reverse:
                                  and (self.kinds.get(x.id) or (None, None))[1] == 0)
 
     def _zero(self, d, loc):
+        """The reset of an adjoint where its variable is assigned (the value before starts at zero)."""
         if self.kinds.get(self.adjoint_of_name[d]) == ("f", 0):
-            return g.assign(d, g.const(0.0), loc)
-        return g.assign(d, g.call(self.helper("zero_like"), [g.name(d)]), loc)
+            reset = g.assign(d, g.const(0.0), loc)
+        else:
+            reset = g.assign(d, g.call(self.helper("zero_like"), [g.name(d)]), loc)
+        self.reset_nodes.add(id(reset))
+        return reset
 
     def contributions(self, y, value, grad, loc):
         if isinstance(value, gast.Name):
