@@ -468,7 +468,8 @@ def test_a_reassigned_array_takes_its_first_contribution_without_a_zero_array():
     zeros instead of being added to them, so no zero array is allocated per step."""
     x = np.array([0.3, -0.2, 0.8])
     shown = tp.show(tp.grad(rebound_in_loop), x, 4)
-    backward_loop = shown[shown.index("for k_rev"):shown.index("tape_restore")]
+    start = shown.index("for k_rev")
+    backward_loop = shown[start:shown.index("tape_restore(", start)]
     assert "zero_like(dh)" not in backward_loop and "dh = ct_" in backward_loop
     for target in ("python", "cpu"):
         check_against_differences(rebound_in_loop, (x, 4), 0, on(target, tp.grad(rebound_in_loop))(x, 4))
