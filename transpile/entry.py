@@ -19,7 +19,7 @@ _SCALAR_TYPES = (bool, int, float, np.bool_, np.integer, np.floating)
 
 def _check_of(name, value, symbols):
     """The test that `name` holds a value of the same kind as `value`, or None if there is none."""
-    if isinstance(value, np.ndarray) and type(value) is np.ndarray:
+    if type(value) is np.ndarray:
         symbols["_tp_ndarray"] = np.ndarray
         return f"type({name}) is _tp_ndarray and {name}.ndim == {value.ndim} and {name}.dtype.kind == {value.dtype.kind!r}"
     if isinstance(value, _SCALAR_TYPES):

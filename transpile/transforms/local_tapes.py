@@ -12,17 +12,9 @@ from .. import gastutil as g
 from .. import runtime
 from ..analysis.names import NamePool, all_names, bind_object, resolve
 from .simplify import drop_statements, eliminate_dead_code
-from .tape import push_counts, range_arguments
+from .tape import constant_trip_count, push_counts
 
 _DTYPES = {bool: "boolean", int: "int64", float: "float64"}
-
-
-def _trip_count(loop):
-    """The constant number of iterations of `loop`, or None."""
-    args = range_arguments(loop)
-    if args is None or not all(isinstance(a, gast.Constant) and isinstance(a.value, int) for a in args):
-        return None
-    return len(range(*(a.value for a in args)))
 
 
 def localize_tapes(fdef, namespace):
@@ -35,7 +27,7 @@ def localize_tapes(fdef, namespace):
             creations[node.targets[0].id] = node
     if not creations:
         return None
-    counts, unbounded = push_counts(fdef.body, creations, _trip_count)
+    counts, unbounded = push_counts(fdef.body, creations, constant_trip_count)
     if unbounded is not None:
         return unbounded
     from numba import cuda

@@ -26,7 +26,7 @@ from ..pipeline import build_ir, register_transform
 from .batch import result_arity
 from .recompute import recompute_cheap_values
 from .simplify import eliminate_dead_code
-from .tape import Stacks, push_counts, range_arguments
+from .tape import Stacks, constant_trip_count, push_counts, range_arguments
 from .templates import flatten, instantiate, simplify_template
 
 
@@ -183,8 +183,9 @@ class Reverse:
             args = range_arguments(loop)
             if args is None or not all(map(known_on_entry, args)):
                 return None
-            if all(isinstance(a, gast.Constant) for a in args):
-                return len(range(*(a.value for a in args)))
+            constant = constant_trip_count(loop)
+            if constant is not None:
+                return constant
             return g.call(self.helper("range_length"), [copy.deepcopy(a) for a in args])
 
         typed = [stack.name for stack in self.stacks.stacks.values() if stack.typed]

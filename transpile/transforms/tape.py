@@ -110,9 +110,9 @@ class Stacks:
                 continue
             if stack.typed:
                 args = [g.const(_SAMPLES[stack.letter])]
-                if capacities.get(stack.name) is not None:
-                    capacity = capacities[stack.name]
-                    args.append(g.const(max(1, capacity)) if isinstance(capacity, int) else capacity)
+                capacity = capacities.get(stack.name)
+                if capacity is not None:
+                    args.append(g.const(capacity) if isinstance(capacity, int) else capacity)
                 out.append(g.assign(stack.name, g.call(self.helper("new_tape"), args), loc))
                 out.append(g.assign(stack.top, g.const(-1), loc))
             else:
@@ -163,6 +163,14 @@ def range_arguments(loop):
             and len(call.args) == 3 and not call.keywords:
         return call.args
     return None
+
+
+def constant_trip_count(loop):
+    """The number of iterations of `for ... in range(a, b, c)` with constant bounds, or None."""
+    args = range_arguments(loop)
+    if args is None or not all(isinstance(a, gast.Constant) and type(a.value) is int for a in args):
+        return None
+    return len(range(*(a.value for a in args)))
 
 
 def _plus(a, b):
