@@ -61,8 +61,9 @@ def _types_of(args):
     return tuple(map(type, args))
 
 
-# The cache key of a call of scalars: its argument types, written out per arity because the
-# fast path's budget is a fraction of a microsecond (tuple(map(type, args)) alone takes 0.5 us).
+# The cache key of a call of scalars on the general path (`_call`): its argument types, written out
+# per arity because tuple(map(type, args)) alone takes 0.5 us. (Repeated calls of one signature
+# skip `_call` altogether: entry.py.)
 _TYPE_KEYS = {
     1: lambda a: type(a[0]),
     2: lambda a: (type(a[0]), type(a[1])),
@@ -116,7 +117,7 @@ class Transformed:
         self.options = dict(options or {})
         self._generated = None
         self._by_kinds = {}
-        self._by_scalar_types = {}  # fast path: calls whose arguments are all Python scalars
+        self._by_scalar_types = {}  # `_call`'s shortcut for calls whose arguments are all Python scalars
         self._entry = self._call
         self._entries_written = 0
         last_name, last_options = spec.chain[-1] if spec.chain else (None, ())
