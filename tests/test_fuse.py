@@ -285,7 +285,15 @@ def rebound_between(x, w):
     return u * z + t * x
 
 
-@pytest.mark.parametrize("fn", [written_in_place_between, rebound_between])
+def view_written_in_place_between(x, w):
+    y = x.copy()
+    v = y[1:4]
+    t = v * w[1:4]
+    y[1:4] = 7.0
+    return t + 1.0 + w[1:4]
+
+
+@pytest.mark.parametrize("fn", [written_in_place_between, rebound_between, view_written_in_place_between])
 def test_no_recomputation_from_values_that_changed(fn):
     rng = np.random.default_rng(6)
     x, w = rng.standard_normal((6, 5)), rng.standard_normal((6, 5))

@@ -15,11 +15,13 @@ statement no fused group takes), where the two would otherwise be separate loops
 import builtins
 
 import gast
+import numpy as np
 
 from ..analysis.names import resolve
 from .templates import substitute
 
 MAX_OPERATIONS = 12
+_FRESH_VALUES = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)   # values that are new arrays
 
 
 def rematerialize(body, fuser, params):
@@ -61,7 +63,11 @@ def _store_counts(body, params, namespace):
     `a += v`) or passed to a function that is not NumPy's, math's or ours counts as bound twice."""
     counts = dict.fromkeys(params, 0)
     many = 2
+    may_alias = {}   # name -> the names its value may share memory with (a view, a reshape, a call)
     for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
+                and not _fresh(node.value, namespace):
+            may_alias.setdefault(node.targets[0].id, set()).update(_reads(node.value))
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
             counts[node.id] = counts.get(node.id, 0) + 1
         elif isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
@@ -76,7 +82,20 @@ def _store_counts(body, params, namespace):
             for arg in node.args:
                 if isinstance(arg, gast.Name):
                     counts[arg.id] = many
+    changed = True
+    while changed:   # a view of an array written in place changes with it
+        changed = False
+        for name, sources in may_alias.items():
+            if counts.get(name, 0) < many and any(counts.get(s, 0) >= many for s in sources):
+                counts[name] = many
+                changed = True
     return counts
+
+
+def _fresh(value, namespace):
+    """Is `value` a new array, sharing memory with no operand (arithmetic, a ufunc's result)?"""
+    return isinstance(value, _FRESH_VALUES) or (
+        isinstance(value, gast.Call) and isinstance(resolve(value.func, namespace), np.ufunc))
 
 
 def _library_function(fn):
