@@ -216,6 +216,26 @@ def test_a_result_read_only_for_its_shape_is_not_allocated(dtype):
     assert "a = shaped_like(x, x, y)" in _source(value)
 
 
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def gated(g, c):
+    b = c.shape[0]
+    f = _sigmoid(g[0:b])
+    i = _sigmoid(g[b:2 * b])
+    return c * f + i * np.tanh(c)
+
+
+def test_a_group_whose_values_are_all_recomputed_later_leaves_no_loop():
+    g, c = np.linspace(-1.0, 1.0, 6), np.linspace(0.5, 2.0, 3)
+    value = tp.jit(gated)
+    np.testing.assert_allclose(value(g, c), gated(g, c), rtol=1e-14)
+    source = _source(value)
+    assert "no loop" in source
+    assert source.count("vector_exp(") == 2   # each sigmoid once, both in the one loop
+
+
 def test_show_names_the_user_line():
     x, r, y = np.ones((4, 5)), np.ones(5), np.ones((4, 5))
     compiled = tp.jit(cases.gauss_sum)

@@ -435,16 +435,24 @@ class Fuser:
                 post.append(g.assign(target, g.name(array)))
         post.extend(aliases)
 
+        body = _without_unread_scalars(body, pre + row_init + post_row + post)
         reductions = [m for m in members if m.role == "reduction"]
         needs_elements = any(m.op in ("max", "min") for m in reductions)
         if needs_elements:
             guards.append(gast.Compare(left=_product(extents), ops=[gast.Gt()], comparators=[g.const(0)]))
-        nest = LoopNest(index, extents, pre, row_init, body, post_row, post, reductions)
-        fused = self.fused_code(members, nest)
+        if body or reductions:
+            fused = self.fused_code(members, nest=LoopNest(index, extents, pre, row_init, body, post_row, post,
+                                                           reductions))
+            note = _note(self.note_text(members, guards) + (REASSOCIATED if any(
+                m.op in ("sum", "mean", "prod") and (m.axis is None or m.axis == rank - 1) for m in reductions)
+                else ""))
+        else:   # each value is recomputed where it is read, or read only for its shape: no loop
+            fused = pre + post
+            note = _note(f"{FUSED_MARK} {len(members)} array statements, each recomputed where it is read"
+                         " or read only for its shape: no loop")
+            setup = [s for s in setup if s.targets[0].id in _reads(gast.Module(body=fused, type_ignores=[]))]
         fallback = self.fallback_code(members, [copy.deepcopy(m.stmt) for m in members]
                                       + self.fallback_casts(members, materialized, deps, rank))
-        note = _note(self.note_text(members, guards) + (REASSOCIATED if any(
-            m.op in ("sum", "mean", "prod") and (m.axis is None or m.axis == rank - 1) for m in reductions) else ""))
         if not guards:  # every operand is the reference array or a scalar: shapes cannot disagree
             return hoisted + [note] + setup + fused
         return hoisted + [note] + setup + [gast.If(test=_conjunction(guards), body=fused, orelse=fallback)]
@@ -644,6 +652,18 @@ def _substitute(expr, read, namespace):
         node.left = _substitute(expr.left, read, namespace)
         node.comparators = [_substitute(c, read, namespace) for c in expr.comparators]
     return node
+
+
+def _without_unread_scalars(body, around):
+    """The loop body less the element computations nothing stores or reads (a result another
+    statement recomputes, or one read only for its shape); their calls to exp and tanh would stay."""
+    while True:
+        reads = _read_counts(gast.Module(body=body + around, type_ignores=[]))
+        kept = [s for s in body if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                                        and s.targets[0].id not in reads)]
+        if len(kept) == len(body):
+            return body
+        body = kept
 
 
 def _reads(node):
