@@ -18,9 +18,11 @@ import gast
 import numpy as np
 
 from ..analysis.names import resolve
+from ..runtime import SHAPE_ONLY_ARGS
 from .templates import substitute
 
 MAX_OPERATIONS = 12
+_METADATA = ("shape", "ndim", "size", "dtype")
 _FRESH_VALUES = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)   # values that are new arrays
 
 
@@ -60,14 +62,18 @@ def rematerialize(body, fuser, params):
 
 def _store_counts(body, params, namespace):
     """How often each name is bound anywhere in `body`; a name written in place (`a[i] = v`,
-    `a += v`) or passed to a function that is not NumPy's, math's or ours counts as bound twice."""
+    `a += v`), passed to a function that is not NumPy's, math's or ours, or bound to a view of
+    such an array counts as bound twice."""
     counts = dict.fromkeys(params, 0)
-    many = 2
-    may_alias = {}   # name -> the names its value may share memory with (a view, a reshape, a call)
+    written = set()    # names whose memory changes in place
+    may_alias = {}     # name -> the names its value may share memory with (a view, a reshape, a call)
     for node in gast.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
-                and not _fresh(node.value, namespace):
-            may_alias.setdefault(node.targets[0].id, set()).update(_reads(node.value))
+        bound = (node.targets[0], node.value) if isinstance(node, gast.Assign) else \
+            (node.target, node.iter) if isinstance(node, gast.For) else None
+        if bound and not _fresh(bound[1], namespace):
+            for name in gast.walk(bound[0]):
+                if isinstance(name, gast.Name):
+                    may_alias.setdefault(name.id, set()).update(_alias_sources(bound[1], namespace))
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
             counts[node.id] = counts.get(node.id, 0) + 1
         elif isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
@@ -75,21 +81,43 @@ def _store_counts(body, params, namespace):
             while isinstance(base, (gast.Subscript, gast.Attribute)):
                 base = base.value
             if isinstance(base, gast.Name):
-                counts[base.id] = many
+                written.add(base.id)
         elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
-            counts[node.target.id] = many
+            written.add(node.target.id)
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr == "append" \
+                and isinstance(node.func.value, gast.Name):   # a tape holds what it is given
+            may_alias.setdefault(node.func.value.id, set()).update(_alias_sources(node, namespace))
         elif isinstance(node, gast.Call) and not _library_function(resolve(node.func, namespace)):
-            for arg in node.args:
-                if isinstance(arg, gast.Name):
-                    counts[arg.id] = many
+            written.update(arg.id for arg in node.args if isinstance(arg, gast.Name))
     changed = True
     while changed:   # a view of an array written in place changes with it
         changed = False
         for name, sources in may_alias.items():
-            if counts.get(name, 0) < many and any(counts.get(s, 0) >= many for s in sources):
-                counts[name] = many
+            if name not in written and sources & written:
+                written.add(name)
                 changed = True
+    for name in written:
+        counts[name] = 2
     return counts
+
+
+def _alias_sources(value, namespace):
+    """The names whose memory `value` may share: a subscript's or attribute's base (not its
+    index, not `.shape`), a call's arguments (not those our helpers read only for their shape),
+    a tuple's elements."""
+    if isinstance(value, gast.Name):
+        return {value.id}
+    if isinstance(value, gast.Subscript):
+        return _alias_sources(value.value, namespace)
+    if isinstance(value, gast.Attribute):
+        return set() if value.attr in _METADATA else _alias_sources(value.value, namespace)
+    if isinstance(value, gast.Call):
+        shape_only = SHAPE_ONLY_ARGS.get(resolve(value.func, namespace), ())
+        sources = _alias_sources(value.func.value, namespace) if isinstance(value.func, gast.Attribute) else set()
+        return sources.union(*(_alias_sources(a, namespace) for k, a in enumerate(value.args) if k not in shape_only))
+    if isinstance(value, gast.Tuple):
+        return set().union(*(_alias_sources(e, namespace) for e in value.elts))
+    return set()
 
 
 def _fresh(value, namespace):
