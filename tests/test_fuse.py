@@ -313,7 +313,16 @@ def view_written_in_place_between(x, w):
     return t + 1.0 + w[1:4]
 
 
-@pytest.mark.parametrize("fn", [written_in_place_between, rebound_between, view_written_in_place_between])
+def copy_then_rebound(x, w):
+    y = x * 2.0
+    z = y
+    y = np.sin(y) + y
+    v = np.dot(y.ravel(), w.ravel())
+    return z * v
+
+
+@pytest.mark.parametrize("fn", [written_in_place_between, rebound_between, view_written_in_place_between,
+                                copy_then_rebound])
 def test_no_recomputation_from_values_that_changed(fn):
     rng = np.random.default_rng(6)
     x, w = rng.standard_normal((6, 5)), rng.standard_normal((6, 5))

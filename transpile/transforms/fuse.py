@@ -385,7 +385,7 @@ class Fuser:
                         out.add(n.id)
             return frozenset(out)
 
-        for m in members:
+        for position, m in enumerate(members):
             loc = m.stmt
             if m.role == "reduction":
                 if m.broadcast is not None and m.broadcast[1] not in scalar_of:
@@ -400,7 +400,8 @@ class Fuser:
                 scalar_of[m.target] = scalar_of[m.source]
                 deps[m.target] = deps[m.source]
                 if m.target in materialized and last_def[m.target] is m:
-                    if m.source in materialized:
+                    rebound = any(later.target == m.source for later in members[position + 1:])
+                    if m.source in materialized and not rebound:   # the source's array holds these values
                         aliases.append(g.assign(m.target, g.name(m.source), loc))
                     else:
                         self.store(m, scalar_of[m.source], extents, index, deps, defined_before_read,
