@@ -475,6 +475,33 @@ def test_a_reassigned_array_takes_its_first_contribution_without_a_zero_array():
         check_against_differences(rebound_in_loop, (x, 4), 0, on(target, tp.grad(rebound_in_loop))(x, 4))
 
 
+def reassigned_straight_line(x):
+    y = np.sin(x)
+    y = y * x + y
+    y = np.exp(y) * x
+    return np.sum(y * y)
+
+
+def reassigned_in_a_branch(x, flag):
+    y = np.sin(x)
+    if flag > 0.0:
+        y = y * x + y
+    y = np.exp(y) * x
+    return np.sum(y * y)
+
+
+def test_values_overwritten_in_straight_line_code_are_kept_in_variables_not_lists():
+    x = np.array([0.3, -0.2, 0.8])
+    shown = tp.show(tp.grad(reassigned_straight_line), x)
+    assert ".append(" not in shown and "= []" not in shown and "y = saved_y" in shown
+    assert ".append(" in tp.show(tp.grad(reassigned_in_a_branch), x, 1.0)  # pushed in a branch: a list
+    for target in ("python", "cpu"):
+        check_against_differences(reassigned_straight_line, (x,), 0, on(target, tp.grad(reassigned_straight_line))(x))
+        for flag in (1.0, -1.0):
+            check_against_differences(reassigned_in_a_branch, (x, flag), 0,
+                                      on(target, tp.grad(reassigned_in_a_branch))(x, flag))
+
+
 # -- property-based ------------------------------------------------------------------------------
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,

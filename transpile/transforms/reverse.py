@@ -26,7 +26,7 @@ from ..pipeline import build_ir, register_transform
 from .batch import result_arity
 from .recompute import recompute_cheap_values
 from .simplify import eliminate_dead_code
-from .tape import Stacks, constant_trip_count, push_counts, range_arguments
+from .tape import Stacks, constant_trip_count, push_counts, range_arguments, straight_line_stacks
 from .templates import flatten, instantiate, simplify_template
 
 
@@ -1003,7 +1003,10 @@ def _make(mode):
         rev = Reverse(ir, argnums, has_aux, mode)
         if mode == "vjp":
             rev.ct_param = rev.pool.fresh("cotangent")
-        fdef = eliminate_dead_code(rev.build(), impure={rev.helper("tape_restore")})
+        fdef = rev.build()
+        restore = rev.helper("tape_restore")
+        lists = [stack.name for stack in rev.stacks.stacks.values() if not stack.typed]
+        fdef = eliminate_dead_code(straight_line_stacks(fdef, lists, restore, rev.pool), impure={restore})
         suffix = {"grad": "grad", "value_and_grad": "value_and_grad", "vjp": "vjp"}[mode]
         fdef.name = f"{ir.fdef.name}_{suffix}"
         if mode == "vjp":

@@ -120,6 +120,67 @@ class Stacks:
         return out
 
 
+def straight_line_stacks(fdef, stacks, restore, pool):
+    """List stacks that only the function's top-level statements use become plain variables:
+    each push binds a fresh name and each pop reads the name its push bound (the order of
+    straight-line code is known when the function is written), so no list is allocated.
+
+    `stacks` are the list stacks' names, `restore` the name bound to tape_restore.
+    """
+    uses = {}
+    for stmt in fdef.body:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and node.id in stacks:
+                uses.setdefault(node.id, []).append(stmt)
+    local = {name for name, stmts in uses.items() if all(_stack_operation(stmt, name, restore) for stmt in stmts)}
+    if not local:
+        return fdef
+    held = {name: [] for name in local}   # per stack, the names holding its values, oldest first
+    body = []
+    for stmt in fdef.body:
+        found = next((name for name in local if _stack_operation(stmt, name, restore)), None)
+        if found is None:
+            body.append(stmt)
+            continue
+        op, value = _stack_operation(stmt, found, restore)
+        if op == "push":
+            saved = pool.fresh("saved_" + (value.id if isinstance(value, gast.Name) else found))
+            held[found].append(saved)
+            body.append(gast.copy_location(g.assign(saved, value), stmt))
+        elif op == "pop":
+            body.append(gast.copy_location(g.assign(value, g.name(held[found].pop())), stmt))
+        elif op == "restore":
+            held[found].pop()
+            if held[found]:
+                body.append(gast.copy_location(g.assign(value, g.name(held[found][-1])), stmt))
+    fdef.body = body
+    return fdef
+
+
+def _stack_operation(stmt, stack, restore):
+    """("create", None), ("push", value), ("pop", target) or ("restore", target) when `stmt` is
+    that use of the list `stack`; None otherwise."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        call = stmt.value
+        if isinstance(call.func, gast.Attribute) and call.func.attr == "append" and len(call.args) == 1 \
+                and isinstance(call.func.value, gast.Name) and call.func.value.id == stack:
+            return "push", call.args[0]
+        return None
+    if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)):
+        return None
+    target, value = stmt.targets[0], stmt.value
+    if target.id == stack:
+        return ("create", None) if isinstance(value, gast.List) and not value.elts else None
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and value.func.attr == "pop" \
+            and not value.args and isinstance(value.func.value, gast.Name) and value.func.value.id == stack:
+        return "pop", target.id
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id == restore \
+            and len(value.args) == 2 and isinstance(value.args[0], gast.Name) and value.args[0].id == stack \
+            and isinstance(value.args[1], gast.Name) and value.args[1].id == target.id:
+        return "restore", target.id
+    return None
+
+
 def push_counts(block, tapes, trip_count):
     """How many pushes each tape in `tapes` can receive while `block` runs, and the outermost loop
     around a push whose trip count is unknown (None if there is none).
