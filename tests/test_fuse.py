@@ -236,6 +236,46 @@ def test_a_group_whose_values_are_all_recomputed_later_leaves_no_loop():
     assert source.count("vector_exp(") == 2   # each sigmoid once, both in the one loop
 
 
+def slices_read(x):
+    return np.sum(np.sin(x[0:3]) * x[2:5])
+
+
+def overlapping_accumulate(x):
+    d = x.copy()
+    e = d[0:3]
+    d[1:4] = d[1:4] + e
+    return d * 2.0
+
+
+def test_a_sum_written_back_into_its_slice_is_added_in_place():
+    x = np.array([0.3, -0.2, 0.8, 1.1, -0.5])
+    grad = tp.jit(tp.grad(slices_read))
+    want = np.zeros(5)
+    want[0:3] += np.cos(x[0:3]) * x[2:5]
+    want[2:5] += np.sin(x[0:3])
+    np.testing.assert_allclose(grad(x), want, rtol=1e-14)
+    assert _source(grad).count("add_into(") == 2
+    value = tp.jit(overlapping_accumulate)
+    np.testing.assert_array_equal(value(x), overlapping_accumulate(x))   # reads the old d[1:3], as NumPy
+    assert "add_into(" in _source(value)
+
+
+def rebound_after_the_group(x, y):
+    a = np.exp(x) * y
+    b = a * 2.0 + y
+    s = np.dot(b[0], y[0])
+    a = y * s
+    return a + b
+
+
+def test_a_value_rebound_before_anything_reads_it_is_not_stored():
+    x, y = _arguments(rebound_after_the_group, np.float64, np.random.default_rng(12))
+    value = tp.jit(rebound_after_the_group)
+    np.testing.assert_allclose(value(x, y), rebound_after_the_group(x, y), rtol=1e-14)
+    source = _source(value)
+    assert "a_i = " in source and "a = fused_empty" not in source and "a[i" not in source
+
+
 def test_show_names_the_user_line():
     x, r, y = np.ones((4, 5)), np.ones(5), np.ones((4, 5))
     compiled = tp.jit(cases.gauss_sum)

@@ -111,7 +111,26 @@ def jacobian_pieces(out, x):
     return n, m, rt.basis_vector(x, m - 1), rt.flat_values(out), rt.jacobian_shaped(matrix, out, x)
 
 
-TWINS = [all_helpers, unbroadcast, broadcast_like, reshape_as, select, zero_like, reduce_sum, reduce_mean,
+def add_into_vector(d, c):
+    a, b, e, f, h, k = d.copy(), d.copy(), d.copy(), d.copy(), d.copy(), d.copy()
+    rt.add_into(a[1:4], c)
+    rt.add_into(b[1:4], b[0:3])      # overlapping the part it adds into: behind it,
+    rt.add_into(e[0:3], e[1:4])      # ahead of it,
+    rt.add_into(f[1:4], f[3:0:-1])   # reversed
+    rt.add_into(h[1:4], 2.5)
+    rt.add_into(k[1:4], c[0:1])      # broadcast
+    return a, b, e, f, h, k
+
+
+def add_into_matrix(m, r):
+    a, b, c = m.copy(), m.copy(), m.copy()
+    rt.add_into(a[1:3], r)
+    rt.add_into(b[1:3], b[0:2])
+    rt.add_into(c[1:3, 1:], m[0:2, 0:3])
+    return a, b, c
+
+
+TWINS = [add_into_vector, add_into_matrix, all_helpers, unbroadcast, broadcast_like, reshape_as, select, zero_like, reduce_sum, reduce_mean,
          reduce_max, reduce_min, reduce_prod, adjoints, split_like, join_like, split_join_list, flip_axes,
          untranspose, dot_vjps, jacobian_pieces, shaped_like]
 
@@ -159,6 +178,29 @@ def test_zero_like_is_float(nb):
     assert rt.zero_like(np.arange(3)).dtype == np.float64
     assert rt.zero_like(np.ones(2, np.float32)).dtype == np.float32
     _same(nb.zero_like(np.arange(3)), np.zeros(3))
+
+
+def test_add_into_adds_in_place_as_numpy_would_into_a_copy(nb):
+    """Where the addend overlaps the part it is added into, NumPy's `d[s] = d[s] + c` reads the
+    old values (the sum is computed first); add_into must give the same."""
+    d, c = np.arange(6.0) ** 2, np.array([0.5, -1.0, 2.0])
+    want = []
+    for part, addend in ((slice(1, 4), None), (slice(1, 4), slice(0, 3)), (slice(0, 3), slice(1, 4)),
+                         (slice(1, 4), slice(3, 0, -1)), (slice(1, 4), 2.5), (slice(1, 4), c[0:1])):
+        a = d.copy()
+        a[part] = a[part] + (c if addend is None else a[addend] if isinstance(addend, slice) else addend)
+        want.append(a)
+    m, r = np.arange(12.0).reshape(3, 4) ** 2, np.array([1.0, -2.0, 3.0, 0.5])
+    a, b, e = m.copy(), m.copy(), m.copy()
+    a[1:3] = a[1:3] + r
+    b[1:3] = b[1:3] + b[0:2]
+    e[1:3, 1:] = e[1:3, 1:] + m[0:2, 0:3]
+    for impl in (add_into_vector, nb.add_into_vector):
+        for got, expected in zip(impl(d, c), want):
+            np.testing.assert_array_equal(got, expected)
+    for impl in (add_into_matrix, nb.add_into_matrix):
+        for got, expected in zip(impl(m, r), (a, b, e)):
+            np.testing.assert_array_equal(got, expected)
 
 
 def test_shaped_like_is_its_reference_only_in_the_fused_dtype(nb):

@@ -6,6 +6,7 @@ Python and compiles under `numba.njit` (nopython). The derivative helpers also h
 """
 from numba import prange
 
+from .accumulate import add_into
 from .batching import batch_alloc, batch_broadcast, check_batch_size, erf_elementwise, move_axis, scale_rows
 from .broadcast import balanced_eq, broadcast_like, reshape_as, select, unbroadcast, zero_like
 from .fused import fused_cast, fused_empty, shaped_like
@@ -30,7 +31,7 @@ from .tape import grad_seed, new_tape, range_length, saved_copy, tape_reserve, t
 from .vector_math import vector_erf, vector_exp, vector_log, vector_tanh
 
 __all__ = [
-    "balanced_eq", "batch_alloc", "batch_broadcast", "broadcast_like", "check_batch_size", "chooser_weights", "dot_vjp_a", "dot_vjp_b", "erf_elementwise",
+    "add_into", "balanced_eq", "batch_alloc", "batch_broadcast", "broadcast_like", "check_batch_size", "chooser_weights", "dot_vjp_a", "dot_vjp_b", "erf_elementwise",
     "eye_like", "flip_axes", "grad_seed", "hstack_axis", "join_like", "matmul", "mean_vjp", "move_axis", "new_tape", "prange",
     "prod_others", "range_length", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reduced_size",
     "reshape_as", "saved_copy", "scale_rows", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",

@@ -23,6 +23,7 @@ from .. import gastutil as g
 from .. import runtime
 from ..analysis.kinds import SHAPE, infer
 from ..analysis.names import NamePool, all_names, bind_object, resolve
+from .accumulate import accumulate_in_place
 from .rematerialize import rematerialize
 
 # ufuncs with a scalar form under Numba, by the dtype letter of their array operands' result
@@ -253,7 +254,7 @@ class Fuser:
         while i < len(block):
             members, hoisted, deferred, end = self.grow(block, i)
             if members and sum(m.role != "copy" for m in members) >= self.min_members:
-                out.extend(self.emit(members, hoisted) + deferred)
+                out.extend(self.emit(members, hoisted, deferred + block[end:]) + deferred)
                 i = end
                 continue
             stmt = block[i]
@@ -333,7 +334,8 @@ class Fuser:
             and all(isinstance(a, gast.Constant) or self.rank(a) == 0 for a in value.args)
 
     # --------------------------------------------------------------- emission
-    def emit(self, members, hoisted):
+    def emit(self, members, hoisted, after=()):
+        """The group's code; `after` are the statements that follow it in its block."""
         self.fused += 1
         rank = members[0].rank
         group_reads = _read_counts_of([m.stmt for m in members])
@@ -343,7 +345,7 @@ class Fuser:
             if m.role == "reduction":
                 continue
             outside = self.reads.get(m.target, 0) - group_reads.get(m.target, 0)
-            if outside > 0 or m.target in defined_before_read:
+            if (outside > 0 or m.target in defined_before_read) and not _rebound_before_read(m.target, after):
                 materialized.add(m.target)
         last_def = {m.target: m for m in members}
         value_reads = _read_counts_of([m.stmt for m in members], self.value_reads_in)
@@ -705,6 +707,19 @@ def _value_read_counts(tree, namespace):
     return counts
 
 
+def _rebound_before_read(name, stmts):
+    """Do `stmts` bind `name` anew (or return) before anything reads it, and before any jump
+    could skip the binding? Then the value a group gives `name` is never read."""
+    for stmt in stmts:
+        if isinstance(stmt, gast.Return):   # the function ends here
+            return name not in _reads(stmt)
+        if name in _reads(stmt) or any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in gast.walk(stmt)):
+            return False
+        if isinstance(stmt, gast.Assign) and any(isinstance(t, gast.Name) and t.id == name for t in stmt.targets):
+            return True
+    return False
+
+
 def _defined_before_read(members):
     """Names some member reads before the group defines them: their old value flows in."""
     defined, flows_in = set(), set()
@@ -767,6 +782,8 @@ def fuse_loops(fdef, namespace, param_kinds, parallel=False):
         return fdef, namespace
     fdef = copy.deepcopy(fdef)
     namespace = dict(namespace)
+    fuser = Fuser(fdef, namespace, param_kinds, parallel)
+    fdef.body = accumulate_in_place(fdef.body, fuser, fuser.pool)
     fdef.body = rematerialize(fdef.body, Fuser(fdef, namespace, param_kinds, parallel),
                               [a.id for a in fdef.args.args])
     fuser = Fuser(fdef, namespace, param_kinds, parallel)

@@ -82,9 +82,9 @@ class KernelFuser(Fuser):
             return True
         return all(m.axis == member.axis for m in members if m.role == "reduction")
 
-    def emit(self, members, hoisted):
+    def emit(self, members, hoisted, after=()):
         self.block_reductions, self.axis = [], None
-        return super().emit(members, hoisted)
+        return super().emit(members, hoisted, after)
 
     def allocation(self, extents, letter, deps):
         args = [_tuple([g.name(e) for e in extents]), g.const(letter)] + [g.name(d) for d in sorted(deps)]

@@ -18,7 +18,7 @@ import gast
 import numpy as np
 
 from ..analysis.names import resolve
-from ..runtime import SHAPE_ONLY_ARGS
+from ..runtime import SHAPE_ONLY_ARGS, add_into
 from .templates import substitute
 
 MAX_OPERATIONS = 12
@@ -87,13 +87,18 @@ def _store_counts(body, params, namespace):
         elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr == "append" \
                 and isinstance(node.func.value, gast.Name):   # a tape holds what it is given
             may_alias.setdefault(node.func.value.id, set()).update(_alias_sources(node, namespace))
+        elif isinstance(node, gast.Call) and resolve(node.func, namespace) is add_into:
+            written.update(_alias_sources(node.args[0], namespace))
         elif isinstance(node, gast.Call) and not _library_function(resolve(node.func, namespace)):
             written.update(arg.id for arg in node.args if isinstance(arg, gast.Name))
     changed = True
-    while changed:   # a view of an array written in place changes with it
+    while changed:   # an array and its views change together
         changed = False
         for name, sources in may_alias.items():
-            if name not in written and sources & written:
+            if name in written and not sources <= written:
+                written |= sources
+                changed = True
+            elif name not in written and sources & written:
                 written.add(name)
                 changed = True
     for name in written:
