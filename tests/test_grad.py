@@ -502,6 +502,22 @@ def test_values_overwritten_in_straight_line_code_are_kept_in_variables_not_list
                                       on(target, tp.grad(reassigned_in_a_branch))(x, flag))
 
 
+def gates_of(x, w, bias):
+    g = np.concatenate((x, x)) * w + bias
+    return np.sum(np.sin(g[0:3]) * g[3:6])
+
+
+def test_an_adjoint_written_in_slices_passes_on_without_copies_once_complete():
+    """dg is written slice by slice, then read whole: the adjoints of w and bias may start as
+    (views of) it, since nothing writes dg afterwards; dg keeps its own zeros."""
+    x, w, bias = np.array([0.3, -0.2, 0.8]), np.linspace(0.5, 1.5, 6), np.linspace(-1.0, 1.0, 6)
+    shown = tp.show(tp.grad(gates_of, argnums=(0, 1, 2)), x, w, bias)
+    assert "dg = zero_like(g)" in shown and "zero_like(bias)" not in shown and "dbias = dbias +" not in shown
+    for target in ("python", "cpu"):
+        check_against_differences(gates_of, (x, w, bias), (0, 1, 2),
+                                  on(target, tp.grad(gates_of, argnums=(0, 1, 2)))(x, w, bias))
+
+
 # -- property-based ------------------------------------------------------------------------------
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,

@@ -197,7 +197,8 @@ class Reverse:
 
         Adjoints written in place (`dy[i] = ...`) must own their buffers: they keep their zero
         initialisation, and no other adjoint may start as an alias of them (`dx = dy`, or a
-        helper such as unbroadcast that can return its argument).
+        helper such as unbroadcast that can return its argument) while they may still be
+        written: at the function's top level, that is when a later statement writes them.
         """
         module = gast.Module(body=block, type_ignores=[])
         written_in_place = {n.value.id for n in gast.walk(module)
@@ -212,23 +213,29 @@ class Reverse:
                 elif isinstance(value, gast.Call) and value.args and isinstance(value.args[0], gast.Name):
                     passes_through[n.targets[0].id] = value.args[0].id
 
-        def may_alias_owned(name, depth=0):
-            while name in passes_through and depth < 50:
+        def owners(name, depth=0):
+            """The adjoints written in place whose buffer `name` may share."""
+            found = set()
+            while name is not None and depth < 50:
                 if name in written_in_place:
-                    return True
-                name, depth = passes_through[name], depth + 1
-            return name in written_in_place
+                    found.add(name)
+                name, depth = passes_through.get(name), depth + 1
+            return found
+
+        def written_from(stmts, names):
+            return any(isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and isinstance(n.value, gast.Name)
+                       and n.value.id in names for s in stmts for n in gast.walk(s))
 
         def mentions(stmt, name):
             return any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(stmt))
 
-        def visit(stmts):
+        def visit(stmts, top):
             out = list(stmts)
             for k, stmt in enumerate(stmts):
                 for field in ("body", "orelse"):
                     inner = getattr(stmt, field, None)
                     if inner:
-                        setattr(stmt, field, visit(inner))
+                        setattr(stmt, field, visit(inner, False))
             k = 0
             while k < len(out):
                 stmt = out[k]
@@ -245,7 +252,7 @@ class Reverse:
                                     and later.targets[0].id == d and isinstance(value, gast.BinOp) \
                                     and isinstance(value.op, gast.Add) and isinstance(value.left, gast.Name) \
                                     and value.left.id == d and not mentions(value.right, d) \
-                                    and (scalar or not may_alias_owned(getattr(value.right, "id", None))):
+                                    and (scalar or not shares_a_written_buffer(value.right, out[j:], top)):
                                 later.value = value.right
                                 del out[k]
                                 k -= 1
@@ -253,7 +260,12 @@ class Reverse:
                 k += 1
             return out
 
-        return visit(block)
+        def shares_a_written_buffer(value, rest, top):
+            """May `value` share a buffer written in place later (or anywhere, inside a loop)?"""
+            shared = owners(getattr(value, "id", None))
+            return bool(shared) and (not top or written_from(rest, shared))
+
+        return visit(block, True)
 
     def _return(self, grads, value_name, aux_name, loc):
         out = []
