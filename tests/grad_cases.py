@@ -551,6 +551,11 @@ def concatenate_stack(x, y):
     return np.sum(c ** 2) + np.sum(s[:, 0] * s[:, 1] * np.arange(s.shape[0]))
 
 
+def concatenate_flat(X, y):
+    c = np.concatenate((X, y * y), axis=None)   # axis=None joins the arrays ravelled
+    return np.sum(c * np.arange(c.shape[0]) * c)
+
+
 def hstack_vstack(x, y):
     h = np.hstack((x, y ** 2))
     v = np.vstack((x, y))

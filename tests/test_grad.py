@@ -274,6 +274,7 @@ CASES = [
     Case(gc.swapaxes_expand_squeeze, U(2, 3, 4)),
     Case(gc.broadcast_to_form, U(4)),
     Case(gc.concatenate_stack, U(3), U(3), argnums=(0, 1)),
+    Case(gc.concatenate_flat, U(2, 3), U(4), argnums=(0, 1)),
     Case(gc.hstack_vstack, U(3), U(3), argnums=(0, 1)),
     Case(gc.flip_forms, U(3, 4)),
     Case(gc.copy_array_asarray, U(), U(), argnums=(0, 1)),

@@ -3,7 +3,8 @@
 Numba's np.sum, np.max, ... accept no `keepdims` (np.max and np.mean no `axis` either), so a
 reduction with `axis` or `keepdims` becomes `reduce_sum(x, axis, keepdims)`; likewise np.var and
 np.std with any option, np.inner, np.squeeze, np.flip with an axis, and np.matmul become runtime
-helpers; the arrays joined by np.concatenate/stack/hstack/vstack are passed as a tuple, not a list.
+helpers; the arrays joined by np.concatenate/stack/hstack/vstack are passed as a tuple, not a list,
+and np.concatenate's axis=None joins them ravelled.
 Each helper behaves as the NumPy call in Python and compiles under Numba, so what `show` prints
 is what runs on every target.
 """
@@ -55,9 +56,22 @@ def lower_for_numba(fdef, namespace):
             call_helper(node, "squeeze_axes", [args["a"], args.get("axis", g.const(None))])
         elif fn is np.flip and len(args) > 1 and set(args) <= {"a", "axis"}:
             call_helper(node, "flip_axes", [args["a"], args["axis"]])
-        elif fn in _JOINS and node.args and isinstance(node.args[0], gast.List):
-            node.args[0] = gast.Tuple(elts=node.args[0].elts, ctx=gast.Load())
+        elif fn in _JOINS and node.args and isinstance(node.args[0], (gast.List, gast.Tuple)):
+            elts = node.args[0].elts
+            if fn is np.concatenate and _is_none(args.get("axis")):   # Numba has no axis=None: join the ravelled arrays
+                elts = [g.call(_np_function(namespace, pool, np.ravel), [e]) for e in elts]
+                node.keywords = [k for k in node.keywords if k.arg != "axis"]
+                node.args = node.args[:1]
+            node.args[0] = gast.Tuple(elts=elts, ctx=gast.Load())
     return fdef, namespace
+
+
+def _is_none(node):
+    return isinstance(node, gast.Constant) and node.value is None
+
+
+def _np_function(namespace, pool, fn):
+    return g.name(bind_object(namespace, pool, fn.__name__, fn))
 
 
 def _arguments(call):
