@@ -503,6 +503,26 @@ def test_values_overwritten_in_straight_line_code_are_kept_in_variables_not_list
                                       on(target, tp.grad(reassigned_in_a_branch))(x, flag))
 
 
+def rows_of_a_parameter(W, x):
+    h = x
+    for i in range(W.shape[0]):
+        w = W[i]
+        h = np.tanh(w * h + W[i, 0])
+    return np.sum(h)
+
+
+def test_rows_of_a_parameter_are_indexed_again_not_taped():
+    """A parameter is never written in place, so the backward sweep can take `W[i]` again
+    instead of keeping every row on a list."""
+    W, x = np.linspace(-1.0, 1.0, 12).reshape(4, 3), np.array([0.3, -0.2, 0.8])
+    shown = tp.show(tp.grad(rows_of_a_parameter, argnums=(0, 1)), W, x)
+    assert "tape_w" not in shown
+    assert len(re.findall(r"^ *w = W\[i\]$", shown, re.M)) == 2   # in the forward loop and before its adjoint
+    for target in ("python", "cpu"):
+        check_against_differences(rows_of_a_parameter, (W, x), (0, 1),
+                                  on(target, tp.grad(rows_of_a_parameter, argnums=(0, 1)))(W, x))
+
+
 def gates_of(x, w, bias):
     g = np.concatenate((x, x)) * w + bias
     return np.sum(np.sin(g[0:3]) * g[3:6])
