@@ -2,9 +2,9 @@
 
 The adjoint of a read of a slice adds its cotangent into the slice of the larger adjoint; written
 as NumPy that allocates `part + c` and copies it back on every call. `add_into` adds element by
-element instead, and falls back to the NumPy form where the addend broadcasts or shares memory
-with the slice (NumPy computes the whole right-hand side first, so overlapping operands see the
-old values).
+element instead, the addend broadcast to the part's shape, and first copies an addend that shares
+memory with the part (NumPy computes the whole right-hand side first, so overlapping operands see
+the old values).
 """
 import numpy as np
 from numba import types
@@ -41,6 +41,7 @@ def _apart(a, b):
 
 @overload(add_into)
 def _add_into(part, addend):
+    # explicit loops: Numba compiles `part[...] = part + addend` several times slower
     if not isinstance(part, types.Array):
         raise TypingError(f"add_into adds into an array, got {part}")
     if isinstance(addend, (types.Number, types.Boolean)):
@@ -48,24 +49,22 @@ def _add_into(part, addend):
             for index in np.ndindex(part.shape):
                 part[index] += addend
         return add_scalar
-    if not (isinstance(addend, types.Array) and addend.ndim == part.ndim):
-        def add_broadcast(part, addend):
-            part[...] = part + addend
-        return add_broadcast
-    if part.ndim == 1:
+    if not isinstance(addend, types.Array):
+        raise TypingError(f"add_into adds an array or a scalar, got {addend}")
+    if part.ndim == 1 and addend.ndim == 1:
         def add_vector(part, addend):
-            n = part.shape[0]
-            if addend.shape[0] == n and _apart(part, addend):
-                for i in range(n):
-                    part[i] += addend[i]
-            else:
-                part[...] = part + addend
+            n, m = part.shape[0], addend.shape[0]
+            if m != n and m != 1:
+                raise ValueError("operands could not be broadcast together")
+            source = addend if _apart(part, addend) else addend.copy()
+            step = 1 if m == n else 0
+            for i in range(n):
+                part[i] += source[i * step]
         return add_vector
 
     def add_array(part, addend):
-        if addend.shape == part.shape and _apart(part, addend):
-            for index in np.ndindex(part.shape):
-                part[index] += addend[index]
-        else:
-            part[...] = part + addend
+        source = addend if _apart(part, addend) else addend.copy()
+        spread = np.broadcast_to(source, part.shape)
+        for index in np.ndindex(part.shape):
+            part[index] += spread[index]
     return add_array
