@@ -782,10 +782,9 @@ def fuse_loops(fdef, namespace, param_kinds, parallel=False):
         return fdef, namespace
     fdef = copy.deepcopy(fdef)
     namespace = dict(namespace)
-    fuser = Fuser(fdef, namespace, param_kinds, parallel)
+    fuser = Fuser(fdef, namespace, param_kinds, parallel)   # kinds only: add_into binds no new name
     fdef.body = accumulate_in_place(fdef.body, fuser, fuser.pool)
-    fdef.body = rematerialize(fdef.body, Fuser(fdef, namespace, param_kinds, parallel),
-                              [a.id for a in fdef.args.args])
-    fuser = Fuser(fdef, namespace, param_kinds, parallel)
+    fdef.body = rematerialize(fdef.body, fuser, [a.id for a in fdef.args.args])
+    fuser = Fuser(fdef, namespace, param_kinds, parallel)   # read counts of the rewritten body
     fdef.body = fuser.rewrite_block(fdef.body)
     return fdef, namespace

@@ -126,13 +126,13 @@ def recompute_cheap_values(rev, body, backward, needed):
     recomputed = set()
     # `t = tape_restore(tape, t)` reads t to restore it, an adjoint's initialisation only for its
     # shape, before the backward sweep restores anything: neither needs t recomputed
-    restores = {id(s) for s, _ in rev.restores} | rev.init_nodes
+    not_readers = {id(s) for s, _ in rev.restores} | rev.init_nodes
     for t, definition, statements in _candidates(rev, body, needed):
         groups = [rev.emitted.get(id(s)) for s in statements]
-        groups = [grp for grp in groups if grp and any(_reads(st, t) for st in grp if id(st) not in restores)]
-        covered = sum(_reads(st, t) for grp in groups for st in grp if id(st) not in restores)
+        groups = [grp for grp in groups if grp and any(_reads(st, t) for st in grp if id(st) not in not_readers)]
+        covered = sum(_reads(st, t) for grp in groups for st in grp if id(st) not in not_readers)
         restoring = sum(_reads(st, t) for st in gast.walk(gast.Module(body=backward, type_ignores=[]))
-                        if id(st) in restores)
+                        if id(st) in not_readers)
         if not groups or covered != sum(_reads(st, t) for st in backward) - restoring:
             continue
         places = [(_containing_block(backward, grp[0]), grp[0]) for grp in groups]
