@@ -27,6 +27,7 @@ from .pipeline import build_ir
 from .transforms.fuse import NOTE, fuse_loops
 from .transforms.inline import inline_helpers
 from .transforms.lower import lower_for_numba
+from .transforms.pool_tapes import pool_tapes
 
 LIBRARY_PREFIXES = ("numpy", "math", "builtins", "numba", "transpile.")
 _MARKER = "__transpile_line__"
@@ -80,9 +81,10 @@ def _fingerprint(value):
 class ModuleBuilder:
     """Collects the functions of one generated module and the globals they need."""
 
-    def __init__(self, fuse=False, parallel=False):
+    def __init__(self, fuse=False, parallel=False, keep_tapes=False):
         self.fuse = fuse
         self.parallel = parallel
+        self.keep_tapes = keep_tapes  # typed tapes kept between calls (CPU)
         self.functions = []        # (emitted name, fdef, filename)
         self.names_by_spec = {}
         self.globals = {}          # global name -> object
@@ -110,6 +112,8 @@ class ModuleBuilder:
                                              lambda name: _helper_ir(namespace[name], callee_kinds.get(name)))
             fdef, namespace = fuse_loops(fdef, namespace, spec.kinds, self.parallel)
         fdef, namespace = lower_for_numba(fdef, namespace)
+        if self.keep_tapes:
+            fdef, namespace = pool_tapes(fdef, namespace, name)
         _bind_callee_arguments(fdef, namespace)
         fdef.name = name
         renames = {}
@@ -283,9 +287,10 @@ class _MarkLines(gast.NodeTransformer):
         return node
 
 
-def build_module_source(spec, fuse=False, parallel=False):
-    """(source text, entry function name, objects to inject) for `spec`; `fuse` for compiled targets."""
-    builder = ModuleBuilder(fuse, parallel)
+def build_module_source(spec, fuse=False, parallel=False, keep_tapes=False):
+    """(source text, entry function name, objects to inject) for `spec`; `fuse` for compiled targets,
+    `keep_tapes` for the CPU target."""
+    builder = ModuleBuilder(fuse, parallel, keep_tapes)
     entry = builder.add(spec)
     text, injected = builder.source()
     return text, entry, injected

@@ -84,7 +84,8 @@ class Generated:
 
     def __init__(self, spec, target, options):
         fuse = target != "python" and options.get("fuse", True)
-        source, entry, injected = build_module_source(spec, fuse, options.get("parallel", False))
+        source, entry, injected = build_module_source(spec, fuse, options.get("parallel", False),
+                                                      keep_tapes=target == "cpu")
         if target != "python":  # compiled code differs per target and options: so does the module
             settings = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
             source = source.rstrip("\n") + f"\n\n# target: {target} ({settings})\n"

@@ -14,6 +14,7 @@ from .jacobian import basis_vector, flat_size, flat_values, jacobian_shaped
 from .linalg import dot_vjp_a, dot_vjp_b, eye_like, matmul
 from .markers import stop_gradient
 from .numpy_twins import inner, reduce_std, reduce_var, squeeze_axes
+from .pooled_tape import give_back_tape, take_tape
 from .reduce import (
     chooser_weights,
     mean_vjp,
@@ -35,7 +36,7 @@ __all__ = [
     "eye_like", "flip_axes", "grad_seed", "hstack_axis", "join_like", "matmul", "mean_vjp", "move_axis", "new_tape", "prange",
     "prod_others", "range_length", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reduced_size",
     "reshape_as", "saved_copy", "scale_rows", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
-    "tape_restore", "unbroadcast", "untranspose", "zero_like",
+    "tape_restore", "unbroadcast", "untranspose", "zero_like", "take_tape", "give_back_tape",
     "fused_cast", "fused_empty", "shaped_like",
     "inner", "reduce_std", "reduce_var", "squeeze_axes",
     "basis_vector", "flat_size", "flat_values", "jacobian_shaped",

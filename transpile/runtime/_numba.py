@@ -26,6 +26,15 @@ def is_none(t):
     return t is None or isinstance(t, (types.NoneType, types.Omitted))
 
 
+def numba_dtype(sample):
+    """The NumPy dtype of a tape for scalars of Numba type `sample`."""
+    if isinstance(sample, types.Boolean):
+        return np.bool_
+    if isinstance(sample, types.Integer):
+        return np.int64
+    return np.float64
+
+
 def float_dtype(t):
     """The floating dtype a derivative of a value of Numba type `t` has (float64 for ints/bools)."""
     dtype = t.dtype if is_array(t) else t

@@ -4,6 +4,9 @@ from numba.core import types
 from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 
+from ._numba import numba_dtype
+from .pooled_tape import fresh_tape
+
 
 def tape_restore(stack, current):
     """Drop the value `current` came from; return the one before it (or `current` if none)."""
@@ -71,21 +74,14 @@ def _new_tape(sample, capacity=_INITIAL_CAPACITY):
     return lambda sample, capacity=_INITIAL_CAPACITY: np.empty(capacity, dtype=dtype)
 
 
-def numba_dtype(sample):
-    if isinstance(sample, types.Boolean):
-        return np.bool_
-    if isinstance(sample, types.Integer):
-        return np.int64
-    return np.float64
-
-
 @register_jitable
 def tape_reserve(tape, last):
-    """`tape`, or a copy with room for indices up to `last`."""
+    """`tape`, or a copy with room for indices up to `last` (compiled, in a block that the
+    function's cell can keep: pooled_tape.py)."""
     size = last + 1
     if size <= tape.shape[0]:
         return tape
-    grown = np.empty(max(size, 2 * tape.shape[0]), dtype=tape.dtype)
+    grown = fresh_tape(tape, max(size, 2 * tape.shape[0]))
     grown[: tape.shape[0]] = tape
     return grown
 
