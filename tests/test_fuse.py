@@ -369,3 +369,41 @@ def test_no_recomputation_from_values_that_changed(fn):
     want = fn(x.copy(), w)
     np.testing.assert_allclose(tp.jit(fn)(x.copy(), w), want, rtol=1e-14)
     np.testing.assert_allclose(tp.jit(fn, fuse=False)(x.copy(), w), want, rtol=1e-14)
+
+
+def _joined_cell(w, h, x):
+    n = h.shape[0]
+    z = np.concatenate((x, h)) * w
+    a = np.tanh(z[:n])
+    b = np.sin(z[n:])
+    h = a * b
+    return h, a + b
+
+
+def recurrent_pair(w, h0, xs):
+    h = h0
+    total = 0.0
+    for t in range(xs.shape[0]):
+        h, c = _joined_cell(w, h, xs[t])
+        total += np.sum(h * c)
+    return total
+
+
+def test_a_cotangent_passed_back_through_a_loop_keeps_its_kind_in_the_helpers_vjp():
+    """The helper's vjp takes the pair's cotangent (dh, dc) as one tuple, and the loop passes back dh
+    from the pieces split_like cuts from the joined input's adjoint: both kinds are known, so the
+    vjp's statements reading dh fuse (the LSTM's cell: three arrays fewer per step)."""
+    rng = np.random.default_rng(12)
+    w, h0, xs = rng.standard_normal(6), rng.standard_normal(3), rng.standard_normal((5, 3))
+    grad = tp.jit(tp.grad(recurrent_pair, argnums=(0, 1)))
+    step = 1e-6
+    for k, arg in enumerate((w, h0)):
+        got = grad(w, h0, xs)[k]
+        for i in range(arg.size):
+            up, down = [a.copy() for a in (w, h0)], [a.copy() for a in (w, h0)]
+            up[k][i] += step
+            down[k][i] -= step
+            expected = (recurrent_pair(*up, xs) - recurrent_pair(*down, xs)) / (2 * step)
+            assert got[i] == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    vjp = _function_source(_source(grad), "_joined_cell_vjp")
+    assert "dh[i" in vjp  # read element by element in a fused loop

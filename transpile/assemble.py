@@ -18,7 +18,7 @@ import gast
 import numpy as np
 
 from . import emit
-from .analysis.kinds import KindInference, kind_of_value, structured
+from .analysis.kinds import BOTTOM, KindInference, kind_of_value
 from .analysis.names import Renamer
 from .cache import digest
 from .errors import TranspileError
@@ -201,10 +201,8 @@ def _callee_argument_kinds(fdef, namespace, param_kinds):
             return kind_of_value(arg.value)
         if not isinstance(arg, gast.Name):
             return None
-        elements = inference.elements.get(arg.id)
-        if elements and all(isinstance(e, tuple) for e in elements):   # every element's kind known
-            return structured(elements)
-        return inference.kinds.get(arg.id)
+        kind = inference.argument_kind(arg)
+        return None if kind == BOTTOM else kind
 
     found = {}
     for node in gast.walk(fdef):

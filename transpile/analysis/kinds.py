@@ -150,12 +150,32 @@ class KindInference:
         """Kinds of the elements of the tuple `node` evaluates to, or None."""
         if isinstance(node, gast.Tuple):
             return tuple(self.expr(e) for e in node.elts)
+        if isinstance(node, gast.Call) and resolve(node.func, self.ns) is rt.split_like and len(node.args) == 3 \
+                and isinstance(node.args[1], (gast.Tuple, gast.List)):
+            return self._split(node.args[0], node.args[1].elts)
         if isinstance(node, gast.Call) and not node.keywords and self.expr(node) != BOTTOM:
             from ..assemble import callee_spec
             spec = callee_spec(resolve(node.func, self.ns))
             if spec is not None:
-                return _callee_result(spec, [self.expr(a) for a in node.args])[1]
+                return _callee_result(spec, [self.argument_kind(a) for a in node.args])[1]
         return None
+
+    def _split(self, joined, parts):
+        """Kinds of split_like's pieces: the joined cotangent's dtype in each part's rank."""
+        joined = self.expr(joined)
+        if not isinstance(joined, tuple):
+            return None
+        kinds = [self.expr(p) for p in parts]
+        return tuple((joined[0], k[1]) if isinstance(k, tuple) else None for k in kinds)
+
+    def argument_kind(self, node):
+        """The kind a call passes for the argument `node`: a tuple held in a name is passed as the
+        kinds of its elements when all of them are known."""
+        if isinstance(node, gast.Name):
+            elements = self.elements.get(node.id)
+            if elements and all(isinstance(e, tuple) for e in elements):
+                return structured(elements)
+        return self.expr(node)
 
     def lookup(self, name):
         if name in self.current:
@@ -317,7 +337,7 @@ class KindInference:
         from ..assemble import callee_spec
         spec = callee_spec(fn)
         if spec is not None and not has_keywords:
-            return _callee_result(spec, args)[0]
+            return _callee_result(spec, [self.argument_kind(a) for a in node.args])[0]
         return None
 
     def _joined(self, fn, node):

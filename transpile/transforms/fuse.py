@@ -453,7 +453,8 @@ class Fuser:
             fused = pre + post
             note = _note(f"{FUSED_MARK} {len(members)} array statements, each recomputed where it is read"
                          " or read only for its shape: no loop")
-            setup = [s for s in setup if s.targets[0].id in _reads(gast.Module(body=fused, type_ignores=[]))]
+            kept = fused + [gast.Expr(value=guard) for guard in guards]   # the guards read the extents too
+            setup = [s for s in setup if s.targets[0].id in _reads(gast.Module(body=kept, type_ignores=[]))]
         fallback = self.fallback_code(members, [copy.deepcopy(m.stmt) for m in members]
                                       + self.fallback_casts(members, materialized, deps, rank))
         if not guards:  # every operand is the reference array or a scalar: shapes cannot disagree
