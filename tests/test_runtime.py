@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from numba import njit
 from numba_test_cache import numba_for_tests
 
+import transpile as tp
 import transpile.runtime as rt
 
 # derandomized: the same examples, hence the same compiled type signatures, on every run
@@ -130,7 +131,11 @@ def add_into_matrix(m, r):
     return a, b, c
 
 
-TWINS = [add_into_vector, add_into_matrix, all_helpers, unbroadcast, broadcast_like, reshape_as, select, zero_like, reduce_sum, reduce_mean,
+def concatenate_ravelled(a, b, i):
+    return rt.concatenate_ravelled((a, b, i)), rt.concatenate_ravelled([a[0], b]), rt.concatenate_ravelled((b, b))
+
+
+TWINS = [concatenate_ravelled, add_into_vector, add_into_matrix, all_helpers, unbroadcast, broadcast_like, reshape_as, select, zero_like, reduce_sum, reduce_mean,
          reduce_max, reduce_min, reduce_prod, adjoints, split_like, join_like, split_join_list, flip_axes,
          untranspose, dot_vjps, jacobian_pieces, shaped_like]
 
@@ -442,3 +447,25 @@ def test_jacobian_helpers(nb, out, x):
                 matrix.reshape(np.shape(out) + np.shape(x)) if np.ndim(out) + np.ndim(x) else 0.0)
     _same(jacobian_pieces(out, x), expected)
     _same(nb.jacobian_pieces(out, x), expected)
+
+
+def _joined_flat(a, b):
+    parts = (a * 2.0, b)
+    return np.concatenate(parts, axis=None)
+
+
+def _joined_with_a_scalar(a):
+    parts = (a, 2.0)
+    return np.concatenate(parts, None)
+
+
+def test_concatenate_without_an_axis_joins_a_tuple_held_in_a_variable(nb):
+    """Numba's np.concatenate has no axis=None (it failed with a bare AssertionError): a tuple or
+    list held in a variable is joined ravelled by concatenate_ravelled, as NumPy would."""
+    a, b, i = np.arange(6.0).reshape(2, 3), np.array([0.5, -1.0]), np.array([3, 4])
+    want = (np.concatenate((a, b, i), axis=None), np.concatenate([a[0], b], axis=None), np.concatenate((b, b), axis=None))
+    _same(concatenate_ravelled(a, b, i), want)
+    _same(nb.concatenate_ravelled(a, b, i), want)
+    _same(tp.jit(_joined_flat)(a, b), _joined_flat(a, b))
+    with pytest.raises(tp.CompileError, match="joins a tuple or list of arrays"):
+        tp.jit(_joined_with_a_scalar)(b)

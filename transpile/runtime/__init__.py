@@ -13,7 +13,7 @@ from .fused import fused_cast, fused_empty, shaped_like
 from .jacobian import basis_vector, flat_size, flat_values, jacobian_shaped
 from .linalg import dot_vjp_a, dot_vjp_b, eye_like, matmul
 from .markers import stop_gradient
-from .numpy_twins import inner, reduce_std, reduce_var, squeeze_axes
+from .numpy_twins import concatenate_ravelled, inner, reduce_std, reduce_var, squeeze_axes
 from .pooled_tape import give_back_tape, take_tape
 from .reduce import (
     chooser_weights,
@@ -38,7 +38,7 @@ __all__ = [
     "reshape_as", "saved_copy", "scale_rows", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
     "tape_restore", "unbroadcast", "untranspose", "zero_like", "take_tape", "give_back_tape",
     "fused_cast", "fused_empty", "shaped_like",
-    "inner", "reduce_std", "reduce_var", "squeeze_axes",
+    "concatenate_ravelled", "inner", "reduce_std", "reduce_var", "squeeze_axes",
     "basis_vector", "flat_size", "flat_values", "jacobian_shaped",
     "vector_erf", "vector_exp", "vector_log", "vector_tanh",
 ]

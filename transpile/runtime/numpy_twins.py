@@ -5,7 +5,7 @@ transforms/lower.py rewrites `np.var(x, axis=0)`, `np.std(x, ddof=1)`, `np.inner
 call in Python and has a Numba `@overload` twin.
 """
 import numpy as np
-from numba import types
+from numba import literal_unroll, types
 from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 
@@ -95,3 +95,41 @@ def _squeeze_axes(a, axis):
                 raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
         return np.ascontiguousarray(a).reshape(to_shape(kept_shape(shape, mask, False)))
     return impl
+
+
+def concatenate_ravelled(arrays):
+    """np.concatenate(arrays, axis=None) for a tuple or list held in a variable (a literal tuple is
+    ravelled element by element where it is written: transforms/lower.py)."""
+    return np.concatenate(arrays, axis=None)
+
+
+@overload(concatenate_ravelled)
+def _concatenate_ravelled(arrays):
+    if isinstance(arrays, types.List) and is_array(arrays.dtype):
+        elements = [arrays.dtype]
+    elif isinstance(arrays, types.BaseTuple) and len(arrays) and all(is_array(t) for t in arrays):
+        elements = list(arrays)
+    else:
+        raise TypingError(f"{USER_MESSAGE} np.concatenate(..., axis=None) joins a tuple or list of arrays; "
+                          f"got {arrays}")
+    dtype = np.result_type(*[np.dtype(str(t.dtype)) for t in elements])
+    unroll = literal_unroll if isinstance(arrays, types.BaseTuple) else _same
+
+    def impl(arrays):
+        size = 0
+        for a in unroll(arrays):
+            size += a.size
+        out = np.empty(size, dtype)
+        start = 0
+        for a in unroll(arrays):
+            flat = np.ravel(a)
+            for k in range(flat.size):
+                out[start + k] = flat[k]
+            start += flat.size
+        return out
+    return impl
+
+
+@register_jitable
+def _same(arrays):
+    return arrays

@@ -4,7 +4,7 @@ Numba's np.sum, np.max, ... accept no `keepdims` (np.max and np.mean no `axis` e
 reduction with `axis` or `keepdims` becomes `reduce_sum(x, axis, keepdims)`; likewise np.var and
 np.std with any option, np.inner, np.squeeze, np.flip with an axis, and np.matmul become runtime
 helpers; the arrays joined by np.concatenate/stack/hstack/vstack are passed as a tuple, not a list,
-and np.concatenate's axis=None joins them ravelled.
+and np.concatenate's axis=None joins them ravelled (`concatenate_ravelled` for a tuple in a variable).
 Each helper behaves as the NumPy call in Python and compiles under Numba, so what `show` prints
 is what runs on every target.
 """
@@ -56,6 +56,9 @@ def lower_for_numba(fdef, namespace):
             call_helper(node, "squeeze_axes", [args["a"], args.get("axis", g.const(None))])
         elif fn is np.flip and len(args) > 1 and set(args) <= {"a", "axis"}:
             call_helper(node, "flip_axes", [args["a"], args["axis"]])
+        elif fn is np.concatenate and node.args and isinstance(node.args[0], gast.Name) and _is_none(args.get("axis")) \
+                and set(args) <= {"a", "axis"}:
+            call_helper(node, "concatenate_ravelled", [node.args[0]])   # Numba's np.concatenate has no axis=None
         elif fn in _JOINS and node.args and isinstance(node.args[0], (gast.List, gast.Tuple)):
             elts = node.args[0].elts
             if fn is np.concatenate and _is_none(args.get("axis")):   # Numba has no axis=None: join the ravelled arrays
