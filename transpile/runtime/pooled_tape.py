@@ -63,7 +63,7 @@ def _give_back_tape(tape, slot):
     return None
 
 
-@overload(fresh_tape, inline="always")
+@overload(fresh_tape)
 def _fresh_tape(tape, capacity):
     return lambda tape, capacity: _allocate_like(tape, capacity)
 
@@ -77,7 +77,8 @@ def _cell_intrinsics(slot):
         array_type = types.Array(from_dtype(np.dtype(numba_dtype(sample))), 1, "C")
 
         def codegen(context, builder, signature, args):
-            return _take(context, builder, array_type, args[1], _cell(builder, slot))
+            room = context.cast(builder, args[1], signature.args[1], types.intp)
+            return _take(context, builder, array_type, room, _cell(builder, slot))
         return array_type(sample, capacity), codegen
 
     @intrinsic
@@ -95,7 +96,7 @@ def _allocate_like(typingctx, tape, capacity):
     array_type = types.Array(tape.dtype, 1, "C")
 
     def codegen(context, builder, signature, args):
-        return _take(context, builder, array_type, args[1], None)
+        return _take(context, builder, array_type, context.cast(builder, args[1], signature.args[1], types.intp), None)
     return array_type(tape, capacity), codegen
 
 
