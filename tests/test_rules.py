@@ -193,6 +193,7 @@ CASES = [
     (rt.batch_broadcast, [(A(3), 4), (S, 3)]),
     (rt.erf_elementwise, [(A(4),), (A(2, 3),)]),
     (rt.scale_rows, [(A(3), A(3, 4))]),
+    (rt.scale_rows_parallel, [(A(3), A(3, 4))]),
 ]
 
 

@@ -239,6 +239,18 @@ def test_per_example_gradients(method, target):
     assert_tree_close(per_example(w, x, y), (p - y)[:, None] * x)
 
 
+def test_per_example_gradients_scale_their_rows_on_every_core_under_parallel_jit():
+    """The batch of gradients (p - y)[:, None] * x is most of the work; under jit(parallel=True)
+    its rows are split over the cores (scale_rows_parallel; its derivative rules: test_rules.py)."""
+    w, x, y = rand(4), rand(B, 4), (rand(B) > 0.5).astype(float)
+    per_example = tp.jit(tp.vmap(tp.grad(vc.logistic_loss), in_axes=(None, 0, 0), method="vectorize"), parallel=True)
+    p = 1.0 / (1.0 + np.exp(-(x @ w)))
+    assert_tree_close(per_example(w, x, y), (p - y)[:, None] * x)
+    assert "scale_rows_parallel(" in generated_source(per_example)
+    serial = tp.vmap(tp.grad(vc.logistic_loss), in_axes=(None, 0, 0), method="vectorize")
+    assert "scale_rows_parallel(" not in tp.show(tp.jit(serial), w, x, y)
+
+
 @pytest.mark.parametrize("method", ["loop", "vectorize"])
 def test_per_example_price_delta_vega(method, target):
     spot, strike, maturity, vol = rand(B) + 80.0, rand(B) + 80.0, rand(B) + 0.5, rand(B) * 0.5

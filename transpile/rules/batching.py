@@ -13,6 +13,8 @@ defrule(rt.erf_elementwise, "x", vjp=["g * 2.0 / math.sqrt(math.pi) * np.exp(-(x
         jvp=["t_x * 2.0 / math.sqrt(math.pi) * np.exp(-(x * x))"])
 defrule(rt.scale_rows, "v, a", vjp=["reduce_sum(g * a, 1, False)", "scale_rows(v, g)"],
         jvp=["scale_rows(t_v, a)", "scale_rows(v, t_a)"])
+defrule(rt.scale_rows_parallel, "v, a", vjp=["reduce_sum(g * a, 1, False)", "scale_rows_parallel(v, g)"],
+        jvp=["scale_rows_parallel(t_v, a)", "scale_rows_parallel(v, t_a)"])
 defrule(rt.batch_broadcast, "x, n", vjp=["reduce_sum(g, 0, False)"], jvp=["batch_broadcast(t_x, n)"])
 
 

@@ -7,7 +7,15 @@ Python and compiles under `numba.njit` (nopython). The derivative helpers also h
 from numba import prange
 
 from .accumulate import add_into
-from .batching import batch_alloc, batch_broadcast, check_batch_size, erf_elementwise, move_axis, scale_rows
+from .batching import (
+    batch_alloc,
+    batch_broadcast,
+    check_batch_size,
+    erf_elementwise,
+    move_axis,
+    scale_rows,
+    scale_rows_parallel,
+)
 from .broadcast import balanced_eq, broadcast_like, reshape_as, select, unbroadcast, zero_like
 from .fused import fused_cast, fused_empty, shaped_like
 from .jacobian import basis_vector, flat_size, flat_values, jacobian_shaped
@@ -35,7 +43,7 @@ __all__ = [
     "add_into", "balanced_eq", "batch_alloc", "batch_broadcast", "broadcast_like", "check_batch_size", "chooser_weights", "dot_vjp_a", "dot_vjp_b", "erf_elementwise",
     "eye_like", "flip_axes", "grad_seed", "hstack_axis", "join_like", "matmul", "mean_vjp", "move_axis", "new_tape", "prange",
     "prod_others", "range_length", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reduced_size",
-    "reshape_as", "saved_copy", "scale_rows", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
+    "reshape_as", "saved_copy", "scale_rows", "scale_rows_parallel", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
     "tape_restore", "unbroadcast", "untranspose", "zero_like", "take_tape", "give_back_tape",
     "fused_cast", "fused_empty", "shaped_like",
     "concatenate_ravelled", "inner", "reduce_std", "reduce_var", "squeeze_axes",

@@ -273,7 +273,8 @@ class Vectorizer:
         scalar, vector = args[entry[0]], args[entry[1]]
         if self.is_batched(scalar) and self.is_batched(vector):
             self.set(y, True, 1)
-            return [g.assign(y, g.call(self.helper("scale_rows"), [scalar, vector]), loc)]
+            helper = "scale_rows_parallel" if self.parallel else "scale_rows"
+            return [g.assign(y, g.call(self.helper(helper), [scalar, vector]), loc)]
         return self.assign(y, gast.BinOp(left=scalar, op=gast.Mult(), right=vector), loc)
 
     def callee(self, y, spec, value, loc):
