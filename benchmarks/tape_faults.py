@@ -18,6 +18,7 @@ import sys
 import time
 
 from benchmarks.__main__ import KEEP_FREED_MEMORY, THREAD_VARIABLES, pin_to_one_core
+from benchmarks.harness import Size
 from benchmarks.peak_memory import MMAP_EVERY_LARGE_BLOCK
 
 ROWS = ("numba (hand-written)", "transpile")
@@ -27,7 +28,7 @@ CALLS = 40
 def measure(row, n):
     """{seconds per call (min, median), minor faults per call} of the gradient after a first call."""
     from benchmarks.problems import euler
-    args = euler.make_args(euler.Size(f"N={n}", n, {"n": n}))
+    args = euler.make_args(Size(f"N={n}", n, {"n": n}))
     build = euler.build_numba if row == ROWS[0] else euler.build_transpile
     grad = build(None, args).grad
     grad()

@@ -59,19 +59,19 @@ def _grad_seed(value):
     return lambda value: 1.0
 
 
-_INITIAL_CAPACITY = 64
+INITIAL_CAPACITY = 64
 
 
-def new_tape(sample, capacity=_INITIAL_CAPACITY):
+def new_tape(sample, capacity=INITIAL_CAPACITY):
     """An empty typed stack for scalars like `sample` (float, int or bool), with room for
     `capacity` of them (the number of pushes, where reverse mode knows it on entry)."""
     return np.empty(capacity, dtype=np.asarray(sample).dtype)
 
 
 @overload(new_tape)
-def _new_tape(sample, capacity=_INITIAL_CAPACITY):
+def _new_tape(sample, capacity=INITIAL_CAPACITY):
     dtype = numba_dtype(sample)
-    return lambda sample, capacity=_INITIAL_CAPACITY: np.empty(capacity, dtype=dtype)
+    return lambda sample, capacity=INITIAL_CAPACITY: np.empty(capacity, dtype=dtype)
 
 
 @register_jitable

@@ -11,7 +11,7 @@ import gast
 from .. import gastutil as g
 from .. import runtime
 from ..analysis.names import NamePool, all_names, bind_object
-from ..runtime.tape import _INITIAL_CAPACITY
+from ..runtime.tape import INITIAL_CAPACITY
 
 
 def pool_tapes(fdef, namespace, function_name):
@@ -32,7 +32,7 @@ def pool_tapes(fdef, namespace, function_name):
         tape = stmt.targets[0].id
         slot = g.const(f"{function_name}.{tape}")
         sample, *capacity = stmt.value.args
-        stmt.value = g.call(take, [sample, capacity[0] if capacity else g.const(_INITIAL_CAPACITY), slot])
+        stmt.value = g.call(take, [sample, capacity[0] if capacity else g.const(INITIAL_CAPACITY), slot])
         hand_backs.append(g.expr_stmt(g.call(give_back, [g.name(tape), g.const(slot.value)]), returns[0]))
     fdef.body[-1:-1] = hand_backs
     return fdef, namespace
