@@ -336,6 +336,27 @@ def test_reduction_adjoints_under_numba(nb, shape, axis):
     _same(nb.adjoints(v, x, m, axis), adjoints(v, x, m, axis))
 
 
+@pytest.mark.parametrize("axis", [(0, 3), (1, 4), (1, 3), (0, 2, 4)])
+def test_reductions_over_alternating_axes(nb, axis):
+    """Runs of kept and reduced axes alternating four times (the outer runs of the groups' plan
+    take a table of offsets) or three times across a length-1 axis, on a strided view, against
+    NumPy."""
+    x = np.random.default_rng(3).integers(0, 3, (3, 5, 1, 2, 8)).astype(float)[:, ::2, :, :, ::2]
+    assert x.shape == (3, 3, 1, 2, 4) and not x.flags.c_contiguous
+    total = np.sum(x, axis=axis)
+    m = np.max(x, axis=axis)
+    v = np.arange(total.size, dtype=float).reshape(total.shape)
+    want_sums = _numpy_reductions("sum", x, axis)
+    _same(nb.reduce_sum(x, axis), want_sums)
+    _same(nb.reduce_max(x, axis), _numpy_reductions("max", x, axis))
+    spread, _, weights, _, _ = nb.adjoints(v, x, m, axis)
+    np.testing.assert_array_equal(spread, np.broadcast_to(np.expand_dims(v, axis), x.shape))
+    hits = x == np.expand_dims(m, axis)
+    np.testing.assert_allclose(weights, hits / np.sum(hits, axis=axis, keepdims=True))
+    _same(nb.unbroadcast(x, want_sums[1]), want_sums[1])
+    _same(nb.broadcast_like(want_sums[1], x), np.broadcast_to(want_sums[1], x.shape).copy())
+
+
 def test_keepdims_must_be_constant_under_numba():
     with numba_for_tests(), pytest.raises(numba.core.errors.TypingError, match="keepdims must be a constant"):
         njit(lambda x, k: rt.reduce_sum(x, 0, k))(np.ones(3), True)

@@ -160,49 +160,6 @@ def kept_shape(shape, mask, keepdims):
     return out[:j]
 
 
-@register_jitable
-def group_index(shape, small):
-    """For each element (C order) of an array of `shape`, the flat index of the element of an
-    array of shape `small` that broadcasts onto it (small aligns with shape's trailing axes and
-    has 1 or the same length on each). One mapping serves every reduction and broadcast, with
-    loops only: Numba compiles them quickly, where np.sum(axis=...) and np.transpose are slow."""
-    nd = len(shape)
-    lead = nd - len(small)
-    stride = np.zeros(nd, np.int64)
-    step = 1
-    for d in range(nd - 1, lead - 1, -1):
-        if small[d - lead] != 1:
-            stride[d] = step
-        step *= small[d - lead]
-    size = 1
-    for d in range(nd):
-        size *= shape[d]
-    out = np.empty(size, np.int64)
-    index = np.zeros(nd, np.int64)
-    j = 0
-    for i in range(size):
-        out[i] = j
-        d = nd - 1
-        while d >= 0:
-            index[d] += 1
-            j += stride[d]
-            if index[d] < shape[d]:
-                break
-            j -= stride[d] * index[d]
-            index[d] = 0
-            d -= 1
-    return out
-
-
-@register_jitable
-def gather(values, index):
-    """values[index] for a 1-d `values` and int array `index` (a loop: quick to compile)."""
-    out = np.empty(index.size, values.dtype)
-    for i in range(index.size):
-        out[i] = values[index[i]]
-    return out
-
-
 def shape_of(x):
     """np.shape(x) as an int64 array (empty for a scalar)."""
     return np.array(np.shape(x), np.int64)

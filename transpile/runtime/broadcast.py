@@ -13,13 +13,12 @@ from ._numba import (
     fixed_tuple,
     flat,
     float_dtype,
-    gather,
-    group_index,
     is_array,
     is_scalar,
     shape_array,
     shape_of,
 )
+from .groups import group_index, spread, sum_into_groups
 
 
 def _float_dtype(x):
@@ -111,12 +110,8 @@ def _unbroadcast(v, x):
 
 @register_jitable
 def _unbroadcast_sum(v, x, dtype):
-    groups = group_index(shape_array(v.shape), shape_array(x.shape))
-    values = np.ravel(v)
     out = np.zeros(x.size, dtype)
-    for i in range(values.size):
-        out[groups[i]] += values[i]
-    return out.reshape(x.shape)
+    return sum_into_groups(np.ravel(v), shape_array(v.shape), shape_array(x.shape), out).reshape(x.shape)
 
 
 def broadcast_like(v, x):
@@ -134,7 +129,7 @@ def _broadcast_like(v, x):
         return lambda v, x: reshape_as(v, x)
     if is_scalar(v):
         return lambda v, x: np.full(x.shape, v)
-    return lambda v, x: gather(np.ravel(v), group_index(shape_array(x.shape), shape_array(v.shape))).reshape(x.shape)
+    return lambda v, x: spread(np.ravel(v), shape_array(x.shape), shape_array(v.shape)).reshape(x.shape)
 
 
 def select(cond, a, b):

@@ -1,7 +1,7 @@
 """Reductions with NumPy's axis/keepdims semantics that also compile under Numba, and their adjoints.
 
 Numba's np.sum/np.max/... take no keepdims or tuple axis (np.max/np.mean no axis at all), so the
-compiled twins loop over `group_index`, which maps each element to its reduction group. Under
+compiled twins walk the groups of `groups.group_plan` with loops of their own. Under
 Numba `keepdims` must be a constant, because it decides the result's ndim; `axis` may be a
 run-time int or tuple.
 """
@@ -15,8 +15,6 @@ from ._numba import (
     fixed_tuple,
     flat,
     float_dtype,
-    gather,
-    group_index,
     is_array,
     is_scalar,
     kept_shape,
@@ -27,6 +25,7 @@ from ._numba import (
     shape_array,
 )
 from .broadcast import _float_dtype, broadcast_like, reshape_as
+from .groups import add, group_index, make_group_fold, spread, sum_into_groups
 
 
 def _reduce(op, x, axis, keepdims):
@@ -62,11 +61,6 @@ def reduce_prod(x, axis, keepdims):
 
 
 @register_jitable
-def _add(a, b):
-    return a + b
-
-
-@register_jitable
 def _mul(a, b):
     return a * b
 
@@ -89,20 +83,14 @@ def _extreme(dtype, sign):
 
 
 def _make_folds(update):
-    """Jitables reducing a 1-d array: into groups (groups[i] is the group of values[i]), or whole."""
-    def fold(values, groups, size, start):
-        out = np.full(size, start)
-        for i in range(values.size):
-            out[groups[i]] = update(out[groups[i]], values[i])
-        return out
-
+    """Jitables reducing a 1-d array: into the groups of a reduced shape, or whole."""
     def fold_all(values, start):
         acc = start
         for i in range(values.size):
             acc = update(acc, values[i])
         return acc
     op = update.__name__.strip("_")
-    return register_jitable(named(fold, f"fold_{op}")), register_jitable(named(fold_all, f"fold_all_{op}"))
+    return make_group_fold(update), register_jitable(named(fold_all, f"fold_all_{op}"))
 
 
 @register_jitable
@@ -140,13 +128,13 @@ def _reducer(folds, initial, name, mean=False):
             shape = shape_array(x.shape)
             small = kept_shape(shape, mask, True)
             size = np.prod(small)
-            out = finish(fold(np.ravel(x), group_index(shape, small), size, start), x.size // max(size, 1))
+            out = finish(fold(np.ravel(x), shape, small, np.full(size, start)), x.size // max(size, 1))
             return out.reshape(out_shape(kept_shape(shape, mask, keep)))
         return named(impl, f"{name}_axes")
     return typer
 
 
-_SUM, _PROD, _MAX, _MIN = (_make_folds(u) for u in (_add, _mul, _max, _min))
+_SUM, _PROD, _MAX, _MIN = (_make_folds(u) for u in (add, _mul, _max, _min))
 for _fn, _folds, _initial in [(reduce_sum, _SUM, lambda t: t.type(0)), (reduce_prod, _PROD, lambda t: t.type(1)),
                               (reduce_max, _MAX, lambda t: _extreme(t, -1)),
                               (reduce_min, _MIN, lambda t: _extreme(t, 1))]:
@@ -161,11 +149,10 @@ def _keepdims_view(v, x, axis):
 
 
 @register_jitable
-def _groups(x, v, axis):
-    """group_index of x's elements into v, a reduction of x over axis (with or without keepdims)."""
+def _reduced_shape(x, v, axis):
+    """The shape, as x's ndim with 1s, of v: a reduction of x over axis with or without keepdims."""
     shape = shape_array(x.shape)
-    small = shape_array(v.shape) if v.ndim == x.ndim else kept_shape(shape, axis_mask(axis, x.ndim), True)
-    return group_index(shape, small)
+    return shape_array(v.shape) if v.ndim == x.ndim else kept_shape(shape, axis_mask(axis, x.ndim), True)
 
 
 def sum_vjp(v, x, axis, keepdims):
@@ -183,7 +170,7 @@ def _sum_vjp(v, x, axis, keepdims):
         return lambda v, x, axis, keepdims: np.full(x.shape, v)
 
     def impl(v, x, axis, keepdims):
-        return gather(np.ravel(v), _groups(x, v, axis)).reshape(x.shape)
+        return spread(np.ravel(v), shape_array(x.shape), _reduced_shape(x, v, axis)).reshape(x.shape)
     return impl
 
 
@@ -247,18 +234,17 @@ def _chooser_weights(x, m, axis):
 
     def impl(x, m, axis):
         shape = shape_array(x.shape)
-        groups = group_index(shape, kept_shape(shape, axis_mask(axis, nd), True))
-        chosen = flat(m)
+        small = kept_shape(shape, axis_mask(axis, nd), True)
+        chosen = spread(flat(m), shape, small)
         values = np.ravel(x)
         hit = np.zeros(values.size, dtype)
-        count = np.zeros(chosen.size, dtype)
         for i in range(values.size):
-            if values[i] == chosen[groups[i]]:
+            if values[i] == chosen[i]:
                 hit[i] = 1
-                count[groups[i]] += 1
+        count = spread(sum_into_groups(hit, shape, small, np.zeros(np.prod(small), dtype)), shape, small)
         for i in range(values.size):
             if hit[i]:
-                hit[i] /= count[groups[i]]
+                hit[i] /= count[i]
         return hit.reshape(x.shape)
     return impl
 
