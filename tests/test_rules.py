@@ -194,6 +194,7 @@ CASES = [
     (rt.erf_elementwise, [(A(4),), (A(2, 3),)]),
     (rt.scale_rows, [(A(3), A(3, 4))]),
     (rt.scale_rows_parallel, [(A(3), A(3, 4))]),
+    (rt.matmul_rows_parallel, [(A(3, 4), A(4)), (A(5, 3), A(3, 2))]),
 ]
 
 

@@ -247,8 +247,22 @@ def test_per_example_gradients_scale_their_rows_on_every_core_under_parallel_jit
     p = 1.0 / (1.0 + np.exp(-(x @ w)))
     assert_tree_close(per_example(w, x, y), (p - y)[:, None] * x)
     assert "scale_rows_parallel(" in generated_source(per_example)
+    assert "matmul_rows_parallel(" in generated_source(per_example)
     serial = tp.vmap(tp.grad(vc.logistic_loss), in_axes=(None, 0, 0), method="vectorize")
     assert "scale_rows_parallel(" not in tp.show(tp.jit(serial), w, x, y)
+
+
+@pytest.mark.parametrize("w", [rand(4), rand(4, 3)], ids=["vector", "matrix"])
+def test_batched_matrix_products_split_their_rows_over_the_cores_under_parallel_jit(w):
+    """x @ w for a batch of rows x is one BLAS call, which runs on one core; under jit(parallel=True)
+    each core multiplies a block of rows (matmul_rows_parallel; its derivative rules: test_rules.py)."""
+    x = rand(B, 4)
+    bias = rand(*w.shape[1:]) if w.ndim == 2 else 0.5
+    batched = tp.jit(tp.vmap(vc.affine, in_axes=(0, None, None), method="vectorize"), parallel=True)
+    assert_tree_close(batched(x, w, bias), x @ w + bias)
+    assert "matmul_rows_parallel(x, w)" in generated_source(batched)
+    serial = tp.vmap(vc.affine, in_axes=(0, None, None), method="vectorize")
+    assert "matmul_rows_parallel(" not in tp.show(tp.jit(serial), x, w, bias)
 
 
 @pytest.mark.parametrize("method", ["loop", "vectorize"])

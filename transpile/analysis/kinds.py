@@ -286,7 +286,7 @@ class KindInference:
         if shaped_by is not None and len(args) > shaped_by and args[shaped_by] is not None:
             letter, ndim = args[shaped_by]
             return ("f" if letter in "bif" else letter, ndim)
-        if fn in (np.matmul, np.dot, rt.matmul):  # before the ufunc rule: np.matmul is a ufunc
+        if fn in (np.matmul, np.dot, rt.matmul, rt.matmul_rows_parallel):  # before the ufunc rule: np.matmul is a ufunc
             return _matmul_kind(*args) if len(args) == 2 and not has_keywords and None not in args else None
         if fn in (builtins.len, builtins.int):
             return ("i", 0)

@@ -15,6 +15,8 @@ defrule(rt.scale_rows, "v, a", vjp=["reduce_sum(g * a, 1, False)", "scale_rows(v
         jvp=["scale_rows(t_v, a)", "scale_rows(v, t_a)"])
 defrule(rt.scale_rows_parallel, "v, a", vjp=["reduce_sum(g * a, 1, False)", "scale_rows_parallel(v, g)"],
         jvp=["scale_rows_parallel(t_v, a)", "scale_rows_parallel(v, t_a)"])
+defrule(rt.matmul_rows_parallel, "a, b", vjp=["dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"],
+        jvp=["matmul_rows_parallel(t_a, b)", "matmul_rows_parallel(a, t_b)"])
 defrule(rt.batch_broadcast, "x, n", vjp=["reduce_sum(g, 0, False)"], jvp=["batch_broadcast(t_x, n)"])
 
 
@@ -48,7 +50,7 @@ for _fn, _helper in [(np.sum, rt.reduce_sum), (np.mean, rt.reduce_mean), (np.max
                      (np.amin, rt.reduce_min)] + [(h, h) for h in (rt.reduce_sum, rt.reduce_mean, rt.reduce_max,
                                                                    rt.reduce_min, rt.reduce_prod)]:
     BATCH_RULES[_fn] = ("reduce", _helper)
-for _fn in (np.matmul, np.dot, rt.matmul):
+for _fn in (np.matmul, np.dot, rt.matmul, rt.matmul_rows_parallel):
     BATCH_RULES[_fn] = ("matmul",)
 BATCH_RULES[rt.grad_seed] = ("one",)
 BATCH_RULES[rt.unbroadcast] = ("unbroadcast",)

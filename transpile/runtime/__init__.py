@@ -12,6 +12,7 @@ from .batching import (
     batch_broadcast,
     check_batch_size,
     erf_elementwise,
+    matmul_rows_parallel,
     move_axis,
     scale_rows,
     scale_rows_parallel,
@@ -41,7 +42,7 @@ from .vector_math import vector_erf, vector_exp, vector_log, vector_tanh
 
 __all__ = [
     "add_into", "balanced_eq", "batch_alloc", "batch_broadcast", "broadcast_like", "check_batch_size", "chooser_weights", "dot_vjp_a", "dot_vjp_b", "erf_elementwise",
-    "eye_like", "flip_axes", "grad_seed", "hstack_axis", "join_like", "matmul", "mean_vjp", "move_axis", "new_tape", "prange",
+    "eye_like", "flip_axes", "grad_seed", "hstack_axis", "join_like", "matmul", "matmul_rows_parallel", "mean_vjp", "move_axis", "new_tape", "prange",
     "prod_others", "range_length", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reduced_size",
     "reshape_as", "saved_copy", "scale_rows", "scale_rows_parallel", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
     "tape_restore", "unbroadcast", "untranspose", "zero_like", "take_tape", "give_back_tape",

@@ -1,11 +1,12 @@
 """Helpers that vmapped code calls: allocate batched outputs, check batch sizes, move batch axes."""
 import math
 
+import numba
 import numpy as np
 from numba import prange
 from numba.core import types
 from numba.core.errors import TypingError
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 from numba.np.numpy_support import as_dtype
 
 
@@ -129,3 +130,37 @@ def _rows_scaled(rows):
 
 overload(scale_rows)(_rows_scaled(range))
 overload(scale_rows_parallel, jit_options={"parallel": True})(_rows_scaled(prange))
+
+
+def matmul_rows_parallel(a, b):
+    """a @ b for a 2-D `a` whose rows are examples, as one BLAS product per core on a block of rows:
+    vmap's vectorized `x @ w` under jit(parallel=True), which one BLAS call would run on one core."""
+    return a @ b
+
+
+@overload(matmul_rows_parallel, jit_options={"parallel": True})
+def _matmul_rows_parallel(a, b):
+    if not (isinstance(a, types.Array) and a.ndim == 2 and isinstance(b, types.Array) and b.ndim in (1, 2)):
+        raise TypingError(f"matmul_rows_parallel multiplies a 2-D array by a 1-D or 2-D one, not {a} and {b}")
+    if a.layout != "C" or b.layout not in "CF" or a.dtype != b.dtype:
+        return lambda a, b: a @ b  # BLAS blocks need C-contiguous rows of one dtype
+    dtype = as_dtype(a.dtype)
+    if b.ndim == 1:
+        allocate = register_jitable(lambda n, b: np.empty(n, dtype))
+        rows_of = register_jitable(lambda out, lo, hi: out[lo:hi])
+    else:
+        allocate = register_jitable(lambda n, b: np.empty((n, b.shape[1]), dtype))
+        rows_of = register_jitable(lambda out, lo, hi: out.ravel()[lo * out.shape[1]:hi * out.shape[1]]
+                                   .reshape((hi - lo, out.shape[1])))
+
+    def impl(a, b):
+        n, width = a.shape
+        out = allocate(n, b)
+        flat_a = a.ravel()
+        blocks = max(1, min(numba.get_num_threads(), n))
+        for k in prange(blocks):
+            lo, hi = k * n // blocks, (k + 1) * n // blocks
+            if hi > lo:
+                np.dot(flat_a[lo * width:hi * width].reshape((hi - lo, width)), b, rows_of(out, lo, hi))
+        return out
+    return impl

@@ -205,7 +205,10 @@ class Vectorizer:
         ra, rb = self.rank(a), self.rank(b)
         ba, bb = self.is_batched(a), self.is_batched(b)
         self.set(y, True, _matmul_rank(ra, rb))
-        product = lambda left, right: gast.BinOp(left=left, op=gast.MatMult(), right=right)
+        if self.parallel:  # rows on every core: one BLAS product per block of rows
+            product = lambda left, right: g.call(self.helper("matmul_rows_parallel"), [left, right])
+        else:
+            product = lambda left, right: gast.BinOp(left=left, op=gast.MatMult(), right=right)
         if ba and not bb and ra == 1 and rb in (1, 2):      # rows of a times b
             return [g.assign(y, product(copy.deepcopy(a), copy.deepcopy(b)), loc)]
         if bb and not ba and rb == 1 and ra == 1:
