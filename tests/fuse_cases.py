@@ -246,13 +246,28 @@ def shape_only_result(x, y):
     return np.sum(a + 1.0) + a.shape[0]
 
 
+def log_softmax_keepdims(x):
+    shifted = x - np.max(x, axis=1, keepdims=True)
+    return np.sum(shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True)) * x)
+
+
+def logsumexp_reshaped(x):
+    n = x.shape[0]
+    top = np.max(x, axis=1)
+    return np.sum(top + np.log(np.sum(np.exp(x - top.reshape(n, 1)), axis=1)))
+
+
 ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_sum_axis1, col_sum_axis0,
        column_broadcast, column_sum, scalar_only, where_relu, where_two_arrays, clip_like, compare_count,
        logical_mask, predicate_output, max_reduction, min_reduction_axis, max_axis1, prod_reduction,
        mean_axis0, mean_axis_neg, sum_then_scalar, two_outputs, reused_intermediate, hypot_atan2,
        logaddexp_chain, unary_family, sqrt_abs, square_reciprocal, fmax_fmin, exp2_expm1, log_family,
        power_arrays, negate_chain, divide_chain, loop_accumulate, branch_inside, keepdims_untouched,
-       size_one_rows, vector_chain, row_cotangent, joined_arrays, helper_chain, priced]
+       size_one_rows, vector_chain, row_cotangent, joined_arrays, helper_chain, priced, log_softmax_keepdims,
+       logsumexp_reshaped]
+
+# chains whose code gives an operand a length-1 axis: read at index 0 inside the fused loop
+UNIT_AXES = [log_softmax_keepdims, logsumexp_reshaped]
 
 # chains where a size-1 axis broadcasts at run time: the guard sends them to the NumPy statements
 BROADCASTS_SIZE_ONE = {column_broadcast, column_sum}

@@ -45,7 +45,7 @@ def _assert_same(got, want, dtype):
 
 FLOAT32_SUBSET = {cases.gauss_sum, cases.poly, cases.row_sum_axis1, cases.where_two_arrays, cases.logical_mask,
                   cases.two_outputs, cases.mean_axis0, cases.max_axis1, cases.predicate_output,
-                  cases.column_broadcast, cases.loop_accumulate, cases.power_arrays}
+                  cases.column_broadcast, cases.loop_accumulate, cases.power_arrays, *cases.UNIT_AXES}
 MATRIX = [(fn, np.float64) for fn in cases.ALL] + [(fn, np.float32) for fn in cases.ALL if fn in FLOAT32_SUBSET]
 
 
@@ -74,7 +74,7 @@ def test_fused_equals_unfused(fn):
 
 @pytest.mark.parametrize("x_shape", [(1, 5), (0, 5), (4, 1), (1, 1)], ids=str)
 @pytest.mark.parametrize("fn", [cases.row_broadcast, cases.row_sum_axis1, cases.where_relu, cases.two_outputs,
-                                cases.mean_axis0], ids=lambda f: f.__name__)
+                                cases.mean_axis0, *cases.UNIT_AXES], ids=lambda f: f.__name__)
 def test_size_zero_and_one_axes(fn, x_shape):
     args = _arguments(fn, np.float64, np.random.default_rng(2), x_shape=x_shape)
     if x_shape == (4, 1) and "r" in inspect.signature(fn).parameters:
@@ -109,6 +109,26 @@ def test_division_by_zero_gives_inf_as_numpy():
     np.testing.assert_allclose(got, cases.divide_chain(x, y - 1.0))
     with np.errstate(divide="ignore"):
         assert np.all(np.isinf(tp.jit(cases.where_two_arrays)(x, y) / 0.0))
+
+
+@pytest.mark.parametrize("fn", cases.UNIT_AXES, ids=lambda v: v.__name__)
+def test_axes_the_code_makes_length_one_broadcast_inside_the_fused_loop(fn):
+    """x - np.max(x, axis=1, keepdims=True) and x - m.reshape(n, 1): the loop reads the column at
+    index 0 (its guard checks the length 1), and the gradient sums the column's cotangent along
+    the row in the loop, instead of running the NumPy statements for broadcasting shapes."""
+    x = np.random.default_rng(5).standard_normal((6, 7))
+    compiled = tp.jit(fn)
+    np.testing.assert_allclose(compiled(x), fn(x), rtol=1e-12)
+    assert ".shape[1] == 1" in _source(compiled)
+    gradient = tp.jit(tp.grad(fn))
+    got = gradient(x)
+    source = _source(gradient)
+    assert ".shape[1] == 1" in source and "reshape_as(" in source
+    probe = np.random.default_rng(6).standard_normal(x.shape)
+    h = 1e-6
+    slope = (fn(x + h * probe) - fn(x - h * probe)) / (2 * h)
+    np.testing.assert_allclose(np.sum(got * probe), slope, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(got, tp.grad(fn)(x), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("fn, argnums", cases.GRADIENTS, ids=lambda v: getattr(v, "__name__", str(v)))

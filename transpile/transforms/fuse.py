@@ -7,8 +7,10 @@ intermediate in a scalar. The pass runs on core form after the derivative and ba
 be far slower than NumPy.
 
 Ranks come from kind inference, shapes only at run time, so each fused loop is guarded: array
-operands must have exactly the loop's extents along their (right-aligned) axes. Otherwise the
-original NumPy statements run; they broadcast size-1 axes and raise NumPy's shape errors.
+operands must have exactly the loop's extents along their (right-aligned) axes, except axes the
+code itself makes length 1 (`np.reshape(m, (n, 1))`, `np.expand_dims`, keepdims=True), which the
+loop reads at index 0 and whose cotangents (`unbroadcast` to such an array) it sums along that
+axis. Otherwise the original NumPy statements run; they broadcast and raise NumPy's shape errors.
 Matmul, shape ops, in-place writes and calls without an elementwise form end a group: they stay
 library calls.
 """
@@ -43,6 +45,8 @@ _COMPARISONS = (gast.Lt, gast.LtE, gast.Gt, gast.GtE, gast.Eq, gast.NotEq)
 
 _REDUCTIONS = {np.sum: "sum", np.mean: "mean", np.prod: "prod", np.max: "max", np.amax: "max",
                np.min: "min", np.amin: "min"}
+_KEEPDIMS_REDUCTIONS = {runtime.reduce_sum, runtime.reduce_mean, runtime.reduce_max, runtime.reduce_min,
+                        runtime.reduce_prod}
 _IDENTITY = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -math.inf, "min": math.inf}
 
 
@@ -75,6 +79,7 @@ class Member:
     axis: int = None                # reduction: None (all axes) or the reduced axis
     broadcast: tuple = None         # sum_vjp/mean_vjp: (cotangent, shape-giving array, axis, mean?);
                                     # unbroadcast: (None, the array whose shape the result takes, ...)
+    keeps_shape_of: str = None      # reduction: the array with a unit axis whose shape the sum takes
     rank: int = None                # rank of the loop it needs
     letter: str = "f"               # dtype letter of its result: 'f' or 'b'
     deps: frozenset = field(default_factory=frozenset)  # float array operands it derives from
@@ -91,6 +96,7 @@ class Fuser:
     min_members = 2                 # array operations (not copies) that make a group worth a loop
     shares_shape_carriers = True    # a result read only for its shape may be an operand (store)
     group_starts = ("elementwise",)  # roles of a group's first member
+    reads_unit_axes = True          # arrays with literal length-1 axes join groups (read at index 0)
 
     def __init__(self, fdef, namespace, param_kinds, parallel):
         self.fdef = fdef
@@ -101,6 +107,7 @@ class Fuser:
         self.reads = _read_counts(fdef)
         self.value_reads = _value_read_counts(fdef, namespace)
         self.value_reads_in = lambda node: _value_read_counts(node, namespace)
+        self.unit_axes = _unit_axes(fdef, namespace, self.kinds) if self.reads_unit_axes else {}
         self.fused = 0
 
     # --------------------------------------------------------------- kinds of operands
@@ -199,7 +206,11 @@ class Fuser:
             rv, rx = self.rank(v), self.rank(x)
             if not rv or self.letter(v.id) != "f" or (rank is not None and rv != rank):
                 return None
-            if rx == rv:  # the identity where x has the loop's extents (guarded): no size-1 axes to sum
+            units = self.unit_axes.get(x.id, ())
+            if rx == rv and len(units) == 1:  # summed along the axis that x has of length 1
+                return Member(stmt, target, "reduction", source=v.id, op="sum",
+                              axis=_normalize_axis(next(iter(units)), rv), rank=rv, keeps_shape_of=x.id)
+            if rx == rv and not units:  # the identity where x has the loop's extents (guarded)
                 return Member(stmt, target, "copy", source=v.id, rank=rv, broadcast=(None, x.id, None, False))
             if rx == 0:
                 return Member(stmt, target, "reduction", source=v.id, op="sum", axis=None, rank=rv)
@@ -286,7 +297,8 @@ class Fuser:
             member = self.member(stmt, rank)
             if member is not None:
                 reads = _reads(stmt.value)
-                if reads & reduced or (not members and member.role not in self.group_starts) \
+                if reads & reduced or (not members and (member.role not in self.group_starts
+                                                        or self.reference_operand([member], member.rank) is None)) \
                         or not self.joins(members, member) or reads & {s.targets[0].id for s in waiting}:
                     break
                 if member.role == "copy" and member.source not in defined:
@@ -374,8 +386,10 @@ class Fuser:
             r = self.rank(name_node)
             if r == 0:
                 return g.name(name)
-            self.guard_shape(guards, name, r, extents, ref)
-            return _subscript(g.name(name), [g.name(i) for i in index[rank - r:]])
+            units = self.unit_axes.get(name, ())
+            self.guard_shape(guards, name, r, extents, ref, units)
+            return _subscript(g.name(name), [g.const(0) if k in units else g.name(i)
+                                             for k, i in enumerate(index[rank - r:])])
 
         def dependencies(node):
             out = set()
@@ -392,9 +406,14 @@ class Fuser:
             if m.role == "reduction":
                 if m.broadcast is not None and m.broadcast[1] not in scalar_of:
                     self.guard_shape(guards, m.broadcast[1], rank - 1, extents, ref)
+                if m.keeps_shape_of is not None:
+                    self.guard_shape(guards, m.keeps_shape_of, rank, extents, ref, self.unit_axes[m.keeps_shape_of])
                 deps[m.target] = deps.get(m.source) or dependencies(g.name(m.source))
                 self.emit_reduction(m, read(g.name(m.source)), deps[m.target], rank, extents, index, pre, row_init, body,
                                     post_row, post, loc)
+                if m.keeps_shape_of is not None:
+                    helper = bind_object(self.ns, self.pool, "reshape_as", runtime.reshape_as)
+                    post.append(g.assign(m.target, g.call(g.name(helper), [g.name(m.target), g.name(m.keeps_shape_of)])))
                 continue
             if m.role == "copy":
                 if m.broadcast is not None and m.broadcast[1] not in scalar_of:
@@ -498,16 +517,18 @@ class Fuser:
                                     value=g.name(scalar), type_comment=None))
 
     def reference_operand(self, members, rank):
-        """An array operand of full rank read by the first member: it gives the loop's extents."""
+        """An array operand of full rank read by the first member, with no axis of length 1 by
+        construction: it gives the loop's extents (None if the member reads none)."""
         for n in gast.walk(members[0].stmt.value):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and self.rank(n) == rank:
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and self.rank(n) == rank \
+                    and n.id not in self.unit_axes:
                 return n.id
-        raise AssertionError("a fused group starts with an operand of the group's rank")
+        return None
 
-    def guard_shape(self, guards, name, r, extents, ref):
+    def guard_shape(self, guards, name, r, extents, ref, units=()):
         if name == ref:
             return
-        test = _shape_equals(name, extents[len(extents) - r:])
+        test = _shape_equals(name, extents[len(extents) - r:], units)
         for t in test:
             if not any(_same(t, existing) for existing in guards):
                 guards.append(t)
@@ -743,9 +764,57 @@ def _tuple(elts):
     return gast.Tuple(elts=elts, ctx=gast.Load())
 
 
-def _shape_equals(name, extents):
+def _shape_equals(name, extents, units=()):
+    """Tests that `name` has the loop's `extents`, or length 1 on its axes `units`."""
     return [gast.Compare(left=_subscript(_attr(name, "shape"), [g.const(k)]), ops=[gast.Eq()],
-                         comparators=[g.name(e)]) for k, e in enumerate(extents)]
+                         comparators=[g.const(1) if k in units else g.name(e)]) for k, e in enumerate(extents)]
+
+
+def _unit_axes(fdef, namespace, kinds):
+    """Arrays whose code gives them axes of length 1: {name: axes} for names bound once, by
+    np.reshape to a tuple with a literal 1, np.expand_dims, or a reduction with keepdims=True."""
+    bindings = {}
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            bindings[node.id] = bindings.get(node.id, 0) + 1
+    found = {}
+    for node in gast.walk(fdef):
+        if not (isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name)
+                and isinstance(node.value, gast.Call) and bindings.get(node.targets[0].id) == 1):
+            continue
+        kind = kinds.get(node.targets[0].id)
+        rank = kind[1] if isinstance(kind, tuple) and isinstance(kind[1], int) else None
+        axes = _literal_unit_axes(node.value, namespace, rank) if rank else None
+        if axes:
+            found[node.targets[0].id] = frozenset(axes)
+    return found
+
+
+def _literal_unit_axes(call, namespace, rank):
+    """The axes of length 1 that `call` gives its result of rank `rank`, read from literals."""
+    fn = resolve(call.func, namespace)
+    keywords = {k.arg: k.value for k in call.keywords}
+    args = list(call.args)
+    if fn is np.reshape and len(args) == 2 and not keywords and isinstance(args[1], gast.Tuple):
+        return {k for k, e in enumerate(args[1].elts) if isinstance(e, gast.Constant) and type(e.value) is int
+                and e.value == 1}
+    if fn is np.expand_dims and len(args) == 2 and not keywords:
+        axis = args[1]
+    elif fn in _KEEPDIMS_REDUCTIONS and len(args) == 3 and not keywords:
+        axis, keepdims = args[1], args[2]        # the runtime's reduce_*(x, axis, keepdims)
+        if not (isinstance(keepdims, gast.Constant) and keepdims.value is True):
+            return None
+    elif fn in _REDUCTIONS and len(args) == 1 and set(keywords) == {"axis", "keepdims"}:
+        axis, keepdims = keywords["axis"], keywords["keepdims"]
+        if not (isinstance(keepdims, gast.Constant) and keepdims.value is True):
+            return None
+    else:
+        return None
+    values = [e.value for e in axis.elts] if isinstance(axis, gast.Tuple) and all(
+        isinstance(e, gast.Constant) for e in axis.elts) else [axis.value] if isinstance(axis, gast.Constant) else None
+    if values is None or not all(type(a) is int and -rank <= a < rank for a in values):
+        return None
+    return {a % rank for a in values}
 
 
 def _same(a, b):

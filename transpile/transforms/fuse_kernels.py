@@ -56,6 +56,7 @@ class KernelFuser(Fuser):
     min_members = 1
     group_starts = ("elementwise", "reduction")
     shares_shape_carriers = False  # shape-only results are device arrays of their own (allocation)
+    reads_unit_axes = False        # a kernel's operands have the group's extents
 
     def __init__(self, fdef, namespace, param_kinds, filename, label, fuse):
         super().__init__(fdef, namespace, param_kinds, parallel=False)
