@@ -16,6 +16,7 @@ library calls.
 """
 import copy
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 import gast
@@ -773,10 +774,7 @@ def _shape_equals(name, extents, units=()):
 def _unit_axes(fdef, namespace, kinds):
     """Arrays whose code gives them axes of length 1: {name: axes} for names bound once, by
     np.reshape to a tuple with a literal 1, np.expand_dims, or a reduction with keepdims=True."""
-    bindings = {}
-    for node in gast.walk(fdef):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            bindings[node.id] = bindings.get(node.id, 0) + 1
+    bindings = Counter(n.id for n in gast.walk(fdef) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
     found = {}
     for node in gast.walk(fdef):
         if not (isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name)
@@ -810,11 +808,10 @@ def _literal_unit_axes(call, namespace, rank):
             return None
     else:
         return None
-    values = [e.value for e in axis.elts] if isinstance(axis, gast.Tuple) and all(
-        isinstance(e, gast.Constant) for e in axis.elts) else [axis.value] if isinstance(axis, gast.Constant) else None
-    if values is None or not all(type(a) is int and -rank <= a < rank for a in values):
+    elements = axis.elts if isinstance(axis, gast.Tuple) else [axis]
+    if not all(isinstance(e, gast.Constant) and type(e.value) is int and -rank <= e.value < rank for e in elements):
         return None
-    return {a % rank for a in values}
+    return {e.value % rank for e in elements}
 
 
 def _same(a, b):
