@@ -24,6 +24,7 @@ from .cache import digest
 from .errors import TranspileError
 from .ir import FunctionSpec
 from .pipeline import build_ir
+from .transforms.array_tapes import array_tapes
 from .transforms.fuse import NOTE, fuse_loops
 from .transforms.inline import inline_helpers
 from .transforms.lower import lower_for_numba
@@ -113,6 +114,7 @@ class ModuleBuilder:
             fdef, namespace = fuse_loops(fdef, namespace, spec.kinds, self.parallel)
         fdef, namespace = lower_for_numba(fdef, namespace)
         if self.keep_tapes:
+            fdef, namespace = array_tapes(fdef, namespace, spec.kinds)
             fdef, namespace = pool_tapes(fdef, namespace, name)
         _bind_callee_arguments(fdef, namespace)
         fdef.name = name

@@ -278,6 +278,10 @@ class KindInference:
             return (args[0][0], 1) if args[0] is not None else None
         if fn in (rt.tape_reserve, rt.saved_copy):
             return args[0]
+        if fn is rt.fused_empty and node.args and isinstance(node.args[0], gast.Tuple):  # fusion's results
+            return ("f", len(node.args[0].elts))
+        if fn in (rt.fused_cast, rt.shaped_like) and args and args[0] is not None:
+            return ("f" if args[0][0] in "bif" else args[0][0], args[0][1])
         if fn is rt.grad_seed:
             return ("f", 0)
         if fn is rt.range_length:

@@ -1,0 +1,144 @@
+"""Compiled gradients keep the float arrays of a loop on flat float tapes instead of lists
+(runtime/array_tape.py, transforms/array_tapes.py): the values come back exact whatever their
+shapes and dtypes, and an array written in place after it was saved stays on a list."""
+import numba
+import numpy as np
+import pytest
+
+import transpile as tp
+from transpile.runtime import grown_for, lacks_room, latest_array, new_tape, push_array, restore_array
+
+
+def central_differences(f, args, argnum, step=1e-6):
+    x = np.array(args[argnum], dtype=np.float64)
+    out = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[index] += step
+        down[index] -= step
+        lifted = list(args)
+        lifted[argnum] = up
+        high = f(*lifted)
+        lifted[argnum] = down
+        out[index] = (high - f(*lifted)) / (2 * step)
+    return out
+
+
+def push_all_then_restore(entries):
+    """Push every entry, then restore one at a time: the values seen, newest first."""
+    tape, top = new_tape(0.0, 4), -1
+    for entry in entries:
+        if lacks_room(tape, top, entry):
+            tape = grown_for(tape, top, entry)
+        top = push_array(tape, top, entry)
+    current = latest_array(tape, top, entries[-1])
+    seen = [current.copy()]
+    for _ in entries:
+        top, current = restore_array(tape, top, current)
+        seen.append(current.copy())
+    return seen, top
+
+
+compiled_round_trip = numba.njit(push_all_then_restore)
+
+
+@pytest.mark.parametrize("run", [push_all_then_restore, compiled_round_trip], ids=["python", "numba"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_entries_come_back_newest_first_in_their_shapes(run, dtype):
+    rng = np.random.default_rng(1)
+    if dtype is np.float64:
+        entries = [rng.normal(size=(3, 4))[:, ::2], rng.normal(size=(1, 5)), rng.normal(size=(4, 3)).T,
+                   np.zeros((0, 2))]
+    else:
+        entries = [rng.normal(size=n).astype(dtype) for n in (3, 7, 1, 30)]
+    if run is compiled_round_trip:  # a Numba list is typed: one rank and one layout
+        entries = [np.ascontiguousarray(e) for e in entries]
+        entries = numba.typed.List(entries)
+    seen, top = run(entries)
+    expected = [*reversed(list(entries)), entries[0]]  # the last restore keeps the oldest value
+    assert top == -1
+    assert [s.shape for s in seen] == [e.shape for e in expected]
+    for value, want in zip(seen, expected):
+        assert value.dtype == dtype
+        np.testing.assert_array_equal(value, want)
+
+
+def recurrent(w, u, xs):
+    """A tiny recurrent loop: the hidden row is reassigned (and saved) every step."""
+    h = np.zeros(w.shape[0])
+    total = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(w * h + u * xs[t])
+        total += np.sum(h * xs[t])
+    return total
+
+
+def written_after_saved(w, x):
+    """h is saved when it is assigned, then written in place: a copy on a flat tape would miss the
+    write, so h must stay on a list (which keeps the array itself)."""
+    h = np.ones(3)
+    total = 0.0
+    for t in range(x.shape[0]):
+        h = np.sin(w * h)
+        h[0] = h[0] * x[t]
+        total += np.sum(h * h)
+    return total
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=4) * 0.5, rng.normal(size=4), rng.normal(size=(6, 4))
+
+
+def test_a_recurrent_loop_saves_its_rows_on_a_flat_tape():
+    w, u, xs = _data()
+    grad = tp.jit(tp.grad(recurrent, argnums=(0, 1)))
+    source = tp.show(grad, w, u, xs)
+    assert "push_array(tape_h, top_h, h)" in source and "tape_h.append" not in source
+    dw, du = grad(w, u, xs)
+    np.testing.assert_allclose(dw, central_differences(recurrent, (w, u, xs), 0), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(du, central_differences(recurrent, (w, u, xs), 1), rtol=1e-7, atol=1e-9)
+    python_dw, python_du = tp.grad(recurrent, argnums=(0, 1))(w, u, xs)
+    np.testing.assert_allclose(dw, python_dw, rtol=1e-13)
+    np.testing.assert_allclose(du, python_du, rtol=1e-13)
+
+
+def damped_rows(w, u, xs):
+    """A recurrence whose every value keeps the parameters' dtype (no float64 accumulator)."""
+    h = u
+    for t in range(xs.shape[0]):
+        h = np.tanh(w * h + xs[t])
+    return np.sum(h * h)
+
+
+def test_float32_rows_come_back_in_float32():
+    w, u, xs = (a.astype(np.float32) for a in _data())
+    grad = tp.jit(tp.grad(damped_rows, argnums=(0, 1)))
+    assert "push_array(tape_h, top_h, h)" in tp.show(grad, w, u, xs)
+    dw, du = grad(w, u, xs)
+    want_dw, want_du = tp.grad(damped_rows, argnums=(0, 1))(w.astype(np.float64), u.astype(np.float64),
+                                                            xs.astype(np.float64))
+    assert dw.dtype == np.float32
+    np.testing.assert_allclose(dw, want_dw, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(du, want_du, rtol=1e-4, atol=1e-5)
+
+
+def test_an_array_written_in_place_after_it_is_saved_stays_on_a_list():
+    w, x = np.array([0.4, -0.7, 1.1]), np.array([0.5, -1.5, 2.0, 0.3])
+    grad = tp.jit(tp.grad(written_after_saved, argnums=(0, 1)))
+    source = tp.show(grad, w, x)
+    assert "tape_h.append(h)" in source and "push_array(tape_h" not in source
+    dw, dx = grad(w, x)
+    np.testing.assert_allclose(dw, central_differences(written_after_saved, (w, x), 0), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(dx, central_differences(written_after_saved, (w, x), 1), rtol=1e-7, atol=1e-9)
+
+
+def test_repeated_calls_and_second_derivatives_agree_with_python():
+    w, u, xs = _data()
+    grad = tp.jit(tp.grad(recurrent))
+    first = grad(w, u, xs)
+    np.testing.assert_array_equal(grad(w, u, xs), first)  # on the tape kept from the first call
+    hessian = tp.jit(tp.hessian(recurrent))(w, u, xs)
+    np.testing.assert_allclose(hessian, tp.hessian(recurrent)(w, u, xs), rtol=1e-11, atol=1e-13)
+    by_differences = np.array([central_differences(lambda *a: grad(*a)[k], (w, u, xs), 0) for k in range(4)])
+    np.testing.assert_allclose(hessian, by_differences, rtol=1e-6, atol=1e-8)
