@@ -476,6 +476,44 @@ def test_a_reassigned_array_takes_its_first_contribution_without_a_zero_array():
         check_against_differences(rebound_in_loop, (x, 4), 0, on(target, tp.grad(rebound_in_loop))(x, 4))
 
 
+def shrinking_tails(w, x):
+    """`seg` is one element shorter every step and its last value has length 1: reading that
+    stale value's shape would broadcast the earlier steps' cotangents into one element."""
+    total = 0.0
+    for t in range(x.shape[0]):
+        seg = np.sin(x[t:] * w[t])
+        total += np.sum(seg * seg)
+    return total
+
+
+def growing_state(x, steps):
+    """h starts as a row and becomes a matrix at the first step: its values differ in shape."""
+    h = x * 0.5
+    for t in range(steps):
+        h = np.tanh(h) * np.ones((2, 1)) + x
+    return np.sum(h * h)
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_arrays_whose_shape_changes_between_steps_get_exact_gradients(target):
+    w, x = np.linspace(0.3, 0.9, 6), np.linspace(-1.0, 1.0, 6)
+    for argnums in (1, (0, 1)):  # with x alone, nothing else needs seg's values
+        check_against_differences(shrinking_tails, (w, x), argnums,
+                                  on(target, tp.grad(shrinking_tails, argnums=argnums))(w, x))
+    if target == "python":  # under Numba a variable keeps its rank: the primal does not compile either
+        check_against_differences(growing_state, (x[:3], 3), 0, tp.grad(growing_state)(x[:3], 3))
+
+
+def test_only_names_that_may_change_shape_are_saved_for_their_shape():
+    """The recurrence `h = tanh(h) * x` keeps x's shape (analysis/fixed_shapes.py), so h is not
+    saved for its shape alone; the product of a slice whose start moves, read only for its shape
+    (`sum_vjp`), is saved."""
+    x = np.array([0.3, -0.2, 0.8])
+    assert "tape_h" not in tp.show(tp.grad(rebound_in_loop), x, 4)
+    shown = tp.show(tp.grad(shrinking_tails, argnums=1), np.ones(6), np.ones(6))
+    assert "tape_seg_times_seg.append(seg_times_seg)" in shown
+
+
 def reassigned_straight_line(x):
     y = np.sin(x)
     y = y * x + y

@@ -18,6 +18,7 @@ import numpy as np
 from .. import gastutil as g
 from .. import pytree, rules
 from ..analysis.activity import Activity, assignments, bind_args, call_rule, names_in
+from ..analysis.fixed_shapes import fixed_shapes
 from ..analysis.kinds import KindInference, kind_of_value, structured, subscript_kind
 from ..analysis.names import NamePool, all_names, bind_object, resolve
 from ..errors import NotDifferentiableError, TranspileError
@@ -103,6 +104,8 @@ class Reverse:
                                  self.ns, self.wrt, outputs, self.ir.filename)
         self.active = self.activity.active
         self.assign_counts = self._count_assignments(body)
+        self.fixed_shapes = fixed_shapes(body, self.ns, self.kinds, self.assign_counts,
+                                         {a.id for a in self.fdef.args.args})
         self.scopes = self._scopes(body)
 
         backward = self.bwd_block(body, scope_key=None)
@@ -500,7 +503,12 @@ class Reverse:
                 positions = runtime.SHAPE_ONLY_ARGS.get(self.ns.get(call.func.id), ())
                 shape_only.update(id(call.args[k]) for k in positions if k < len(call.args))
         return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)
-                and isinstance(n.ctx, gast.Load) and id(n) not in shape_only]
+                and isinstance(n.ctx, gast.Load) and (id(n) not in shape_only or self._may_change_shape(n.id))]
+
+    def _may_change_shape(self, name):
+        """Could `name`'s values differ in shape (analysis/fixed_shapes.py)? Its shape-only reads
+        then need the value restored too: a stale array's shape may even broadcast silently."""
+        return self.assign_counts.get(name, 0) > 1 and name not in self.fixed_shapes
 
     def _drop_unneeded_restores(self, stmts, needed):
         def keep(key):
