@@ -507,11 +507,24 @@ def test_arrays_whose_shape_changes_between_steps_get_exact_gradients(target):
 def test_only_names_that_may_change_shape_are_saved_for_their_shape():
     """The recurrence `h = tanh(h) * x` keeps x's shape (analysis/fixed_shapes.py), so h is not
     saved for its shape alone; the product of a slice whose start moves, read only for its shape
-    (`sum_vjp`), is saved."""
+    (`sum_vjp`), is saved as a stand-in that fused code need not compute."""
     x = np.array([0.3, -0.2, 0.8])
     assert "tape_h" not in tp.show(tp.grad(rebound_in_loop), x, 4)
     shown = tp.show(tp.grad(shrinking_tails, argnums=1), np.ones(6), np.ones(6))
-    assert "tape_seg_times_seg.append(seg_times_seg)" in shown
+    assert "seg_times_seg_shape = shape_stand_in(seg_times_seg)" in shown
+    assert "tape_seg_times_seg.append(seg_times_seg_shape)" in shown
+    assert "seg_times_seg = shape_restore(tape_seg_times_seg, seg_times_seg)" in shown
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_second_derivatives_through_arrays_whose_shape_changes(target):
+    w, x = np.linspace(0.3, 0.9, 6), np.linspace(-1.0, 1.0, 6)
+    hessian = on(target, tp.hessian(shrinking_tails, argnums=1))(w, x)
+    gradient = tp.grad(shrinking_tails, argnums=1)
+    step = 1e-6
+    by_differences = np.array([(gradient(w, x + step * e) - gradient(w, x - step * e)) / (2 * step)
+                               for e in np.eye(x.shape[0])])
+    np.testing.assert_allclose(hessian, by_differences, rtol=1e-6, atol=1e-7)
 
 
 def reassigned_straight_line(x):

@@ -26,8 +26,8 @@ _PREDICATES = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, n
 
 
 # adjoint helpers of the runtime -> the argument whose shape their float result takes
-_SHAPED_BY = {rt.zero_like: 0, rt.unbroadcast: 1, rt.broadcast_like: 1, rt.reshape_as: 1, rt.sum_vjp: 1,
-              rt.mean_vjp: 1, rt.dot_vjp_a: 1, rt.dot_vjp_b: 2, rt.chooser_weights: 0, rt.tape_restore: 1,
+_SHAPED_BY = {rt.zero_like: 0, rt.shape_stand_in: 0, rt.unbroadcast: 1, rt.broadcast_like: 1, rt.reshape_as: 1, rt.sum_vjp: 1,
+              rt.mean_vjp: 1, rt.dot_vjp_a: 1, rt.dot_vjp_b: 2, rt.chooser_weights: 0, rt.tape_restore: 1, rt.shape_restore: 1,
               rt.untranspose: 0, rt.erf_elementwise: 0}
 _AXIS_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, rt.reduce_sum, rt.reduce_mean,
                     rt.reduce_prod, rt.reduce_max, rt.reduce_min}
@@ -278,9 +278,10 @@ class KindInference:
             return (args[0][0], 1) if args[0] is not None else None
         if fn in (rt.tape_reserve, rt.saved_copy):
             return args[0]
-        if fn is rt.fused_empty and node.args and isinstance(node.args[0], gast.Tuple):  # fusion's results
+        if fn is rt.fused_empty and node.args and isinstance(node.args[0], gast.Tuple):  # fused code
             return ("f", len(node.args[0].elts))
-        if fn in (rt.fused_cast, rt.shaped_like) and args and args[0] is not None:
+        if fn in (rt.fused_cast, rt.shaped_like, rt.vector_exp, rt.vector_log, rt.vector_tanh, rt.vector_erf) \
+                and args and args[0] is not None:
             return ("f" if args[0][0] in "bif" else args[0][0], args[0][1])
         if fn is rt.grad_seed:
             return ("f", 0)

@@ -38,14 +38,23 @@ from .reduce import (
     sum_vjp,
 )
 from .shape import flip_axes, hstack_axis, join_like, split_like, untranspose
-from .tape import grad_seed, new_tape, range_length, saved_copy, tape_reserve, tape_restore
+from .tape import (
+    grad_seed,
+    new_tape,
+    range_length,
+    saved_copy,
+    shape_restore,
+    shape_stand_in,
+    tape_reserve,
+    tape_restore,
+)
 from .vector_math import vector_erf, vector_exp, vector_log, vector_tanh
 
 __all__ = [
     "add_into", "balanced_eq", "batch_alloc", "batch_broadcast", "broadcast_like", "check_batch_size", "chooser_weights", "dot_vjp_a", "dot_vjp_b", "erf_elementwise",
     "eye_like", "flip_axes", "grad_seed", "hstack_axis", "join_like", "matmul", "matmul_rows_parallel", "mean_vjp", "move_axis", "new_tape", "prange",
     "prod_others", "range_length", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reduced_size",
-    "reshape_as", "saved_copy", "scale_rows", "scale_rows_parallel", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
+    "reshape_as", "saved_copy", "shape_restore", "shape_stand_in", "scale_rows", "scale_rows_parallel", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
     "tape_restore", "unbroadcast", "untranspose", "zero_like", "take_tape", "give_back_tape",
     "grown_for", "lacks_room", "latest_array", "push_array", "restore_array",
     "fused_cast", "fused_empty", "shaped_like",
@@ -57,7 +66,7 @@ __all__ = [
 # Arguments (by position) that a helper reads only for their shape/rank, never their values:
 # reverse mode need not keep those values alive for the backward sweep.
 SHAPE_ONLY_ARGS = {
-    zero_like: (0,), reshape_as: (1,), unbroadcast: (1,), broadcast_like: (1,),
+    zero_like: (0,), shape_stand_in: (0,), shape_restore: (1,), reshape_as: (1,), unbroadcast: (1,), broadcast_like: (1,),
     sum_vjp: (1,), mean_vjp: (1,), reduced_size: (0,), hstack_axis: (0,),
     split_like: (1,), join_like: (1,), dot_vjp_a: (1,), dot_vjp_b: (2,), eye_like: (0,),
     jacobian_shaped: (1, 2),

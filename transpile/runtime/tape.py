@@ -24,6 +24,22 @@ def _tape_restore(stack, current):
     return impl
 
 
+def shape_restore(stack, current):
+    """tape_restore of a stack of stand-ins (shape_stand_in): what it returns, `current` included,
+    is read only for its shape (SHAPE_ONLY_ARGS), so fusion need not compute `current`."""
+    return tape_restore(stack, current)
+
+
+overload(shape_restore)(_tape_restore)
+
+
+@register_jitable
+def shape_stand_in(value):
+    """`value` itself, saved by reverse mode only for its shape: fusion may bind the name to any
+    array of that shape instead of computing it (SHAPE_ONLY_ARGS), and a tape may hold that."""
+    return value
+
+
 def saved_copy(value):
     """A value that a later in-place write cannot change: arrays are copied, scalars kept."""
     return value.copy() if isinstance(value, np.ndarray) else value

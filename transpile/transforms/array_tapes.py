@@ -89,7 +89,8 @@ def _stack_use(stmt, stacks, namespace):
             return call.func.value.id, call.args[0].id
         return None
     if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
-            and isinstance(stmt.value, gast.Call) and resolve(stmt.value.func, namespace) is runtime.tape_restore:
+            and isinstance(stmt.value, gast.Call) \
+            and resolve(stmt.value.func, namespace) in (runtime.tape_restore, runtime.shape_restore):
         stack, current = stmt.value.args
         if isinstance(stack, gast.Name) and stack.id in stacks and isinstance(current, gast.Name) \
                 and current.id == stmt.targets[0].id:

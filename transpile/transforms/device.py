@@ -32,7 +32,7 @@ _MATH_TWINS = {
 _BUILTINS = {abs, min, max, float, int, bool, range, len}
 _PAIRWISE = {max: "larger", min: "smaller"}
 _RUNTIME = {runtime.grad_seed, runtime.stop_gradient, runtime.select, runtime.balanced_eq}  # scalar forms
-_TAPE = {runtime.new_tape, runtime.tape_reserve, runtime.tape_restore}
+_TAPE = {runtime.new_tape, runtime.tape_reserve, runtime.tape_restore, runtime.shape_restore}
 TAPE_REASON = ("reverse mode through a loop of run-time length needs a growable tape, which a GPU "
                "thread cannot allocate")
 TAPE_HINT = ("On the GPU use forward mode, which needs no tape: tp.jacfwd w.r.t. scalar arguments, or "

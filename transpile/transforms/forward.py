@@ -376,7 +376,8 @@ def jvp_transform(ir, argnums=()):
     from .. import runtime
     fwd = Forward(ir, argnums)
     fdef = fwd.build()
-    fdef = eliminate_dead_code(fdef, impure={name for name, obj in fwd.ns.items() if obj is runtime.tape_restore})
+    fdef = eliminate_dead_code(fdef, impure={name for name, obj in fwd.ns.items()
+                                             if obj is runtime.tape_restore or obj is runtime.shape_restore})
     fdef.name = f"{ir.fdef.name}_jvp"
     out = IRFunction(fdef=fdef, namespace=fwd.ns, filename=ir.filename, spec=ir.spec)
     out.groups = ir.groups

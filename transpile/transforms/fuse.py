@@ -300,7 +300,9 @@ class Fuser:
                 reads = _reads(stmt.value)
                 if reads & reduced or (not members and (member.role not in self.group_starts
                                                         or self.reference_operand([member], member.rank) is None)) \
-                        or not self.joins(members, member) or reads & {s.targets[0].id for s in waiting}:
+                        or not self.joins(members, member) or reads & {s.targets[0].id for s in waiting if
+                                                                       isinstance(s, gast.Assign)} \
+                        or member.target in set().union(*(_reads(s.value) for s in waiting)):
                     break
                 if member.role == "copy" and member.source not in defined:
                     # an alias of an outside array: materializing it would copy; binding the name
@@ -333,7 +335,14 @@ class Fuser:
 
     def deferrable(self, stmt, group_names):
         """A statement that may run after the group: it reads only shapes (`x.shape`, then its
-        entries) and scalars, and checks them (a vmapped helper's batch-size checks, inlined)."""
+        entries) and scalars, and checks them (a vmapped helper's batch-size checks, inlined); or it
+        pushes a value (or a stand-in for its shape) on reverse mode's list stack. No later member may
+        rebind a name that a deferred statement reads."""
+        if _list_push(stmt) is not None:
+            return True
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) \
+                and resolve(stmt.value.func, self.ns) is runtime.shape_stand_in:
+            return stmt.targets[0].id not in group_names
         if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)
                 and stmt.targets[0].id not in group_names):
             return False
@@ -690,6 +699,15 @@ def _without_unread_scalars(body, around):
         if len(kept) == len(body):
             return body
         body = kept
+
+
+def _list_push(stmt):
+    """The name that `stmt` appends to a list (`stack.append(name)`), or None."""
+    call = stmt.value if isinstance(stmt, gast.Expr) else None
+    if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr == "append" \
+            and len(call.args) == 1 and isinstance(call.args[0], gast.Name) and not call.keywords:
+        return call.args[0].id
+    return None
 
 
 def _reads(node):

@@ -113,8 +113,11 @@ class Reverse:
         recomputed = recompute_cheap_values(self, body, backward, needed)
         if recomputed:
             needed = self._needed(backward) - recomputed
+        # read only for a shape that may change: saved, as a stand-in that fusion need not compute
+        self.shape_needed = self._needed(backward, shapes=True) - needed - recomputed
+        self._restore_stand_ins()
         backward = self._drop_unneeded_restores(backward, needed)
-        self.needed = needed
+        self.needed = needed | self.shape_needed
         self.written_bases = {st.targets[0].value.id for st in assignments(body)
                               if isinstance(st.targets[0], gast.Subscript)}
         forward = self.fwd_block(body, in_loop=False)
@@ -124,7 +127,7 @@ class Reverse:
         first_values = []  # a reassigned parameter's first value is on the tape too
         for param in self.fdef.args.args:
             if self.pushed(param.id):
-                first_values += self.stacks.push(self.stack(param.id), g.name(param.id), loc)
+                first_values += self._push(param.id, loc)
         stmts = self.stacks.creations(used, loc, self._tape_capacities(first_values + forward))
         stmts += first_values + forward
         value_name = None
@@ -339,7 +342,8 @@ class Reverse:
             if not isinstance(call, gast.Call):
                 continue
             method = call.func.attr if isinstance(call.func, gast.Attribute) else None
-            if method in ("append", "pop") or resolve(call.func, self.ns) is runtime.tape_restore:
+            if method in ("append", "pop") or resolve(call.func, self.ns) in (runtime.tape_restore,
+                                                                              runtime.shape_restore):
                 raise NotDifferentiableError(
                     "cannot differentiate again through the values that reverse mode saved here: they "
                     "are arrays, or values of unknown type, kept on a list", node=stmt, filename=self.ir.filename,
@@ -469,7 +473,9 @@ class Reverse:
         self.init_nodes.update(id(s) for s in inits)
         return inits
 
-    def _needed(self, backward):
+    def _needed(self, backward, shapes=False):
+        """Names whose values the backward sweep reads; with `shapes`, the names it reads only for
+        their shape and whose shape may change between assignments."""
         needed = set()
         restore_nodes = {id(s) for s, _ in self.restores}
         adjoint_names = set(self.adjoints.values())
@@ -485,7 +491,7 @@ class Reverse:
                 else:
                     parts = [s]
                 for part in parts:
-                    for n in self._value_reads(part):
+                    for n in (self._shape_reads if shapes else self._value_reads)(part):
                         if n not in adjoint_names:
                             needed.add(n)
                 for field in ("body", "orelse"):
@@ -496,26 +502,39 @@ class Reverse:
 
     def _value_reads(self, node):
         """Names whose values (not just shapes) the statement reads."""
+        shape_only = self._shape_only_arguments(node)
+        return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+                and isinstance(n.ctx, gast.Load) and id(n) not in shape_only]
+
+    def _shape_reads(self, node):
+        """Names the statement reads for their shape whose values may differ in shape
+        (analysis/fixed_shapes.py): left stale, a later value's shape could even broadcast silently."""
+        shape_only = self._shape_only_arguments(node)
+        return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and id(n) in shape_only
+                and self.assign_counts.get(n.id, 0) > 1 and n.id not in self.fixed_shapes]
+
+    def _shape_only_arguments(self, node):
         from .. import runtime
         shape_only = set()
         for call in gast.walk(node):
             if isinstance(call, gast.Call) and isinstance(call.func, gast.Name):
                 positions = runtime.SHAPE_ONLY_ARGS.get(self.ns.get(call.func.id), ())
                 shape_only.update(id(call.args[k]) for k in positions if k < len(call.args))
-        return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)
-                and isinstance(n.ctx, gast.Load) and (id(n) not in shape_only or self._may_change_shape(n.id))]
+        return shape_only
 
-    def _may_change_shape(self, name):
-        """Could `name`'s values differ in shape (analysis/fixed_shapes.py)? Its shape-only reads
-        then need the value restored too: a stale array's shape may even broadcast silently."""
-        return self.assign_counts.get(name, 0) > 1 and name not in self.fixed_shapes
+    def _restore_stand_ins(self):
+        """Restores of names saved only for their shape read the stand-ins as such (shape_restore)."""
+        for stmt, (kind, name) in self.restores:
+            if kind == "variable" and name in self.shape_needed and isinstance(stmt.value, gast.Call) \
+                    and stmt.value.func.id == self.helper("tape_restore"):
+                stmt.value.func = g.name(self.helper("shape_restore"))
 
     def _drop_unneeded_restores(self, stmts, needed):
         def keep(key):
             kind, name = key
             if kind == "element":
                 return name in needed
-            return name in needed and self.assign_counts.get(name, 0) > 1
+            return (name in needed or name in self.shape_needed) and self.assign_counts.get(name, 0) > 1
         drop = {id(s) for s, key in self.restores if not keep(key)}
 
         def visit(block):
@@ -537,6 +556,14 @@ class Reverse:
     def pushed(self, name):
         return name in self.needed and self.assign_counts.get(name, 0) > 1
 
+    def _push(self, name, loc):
+        """Push `name`'s value, or for a name read only for its shape a stand-in of that shape."""
+        if name not in self.shape_needed:
+            return self.stacks.push(self.stack(name), g.name(name), loc, reserved=self._reserved)
+        stand_in = self.pool.fresh(name + "_shape")
+        return [g.assign(stand_in, g.call(self.helper("shape_stand_in"), [g.name(name)]), loc)] + \
+            self.stacks.push(self.stack(name), g.name(stand_in), loc, reserved=self._reserved)
+
     # ----------------------------------------------------------------- forward sweep
     def fwd_block(self, stmts, in_loop):
         out = []
@@ -549,7 +576,7 @@ class Reverse:
             target = s.targets[0]
             if isinstance(target, gast.Subscript):
                 base = target.value.id
-                if base in self.needed:
+                if base in self.needed and base not in self.shape_needed:
                     saved = gast.Subscript(value=g.name(base), slice=copy.deepcopy(target.slice),
                                            ctx=gast.Load())
                     stack = self._old_values_stack(target)
@@ -558,7 +585,7 @@ class Reverse:
                     return out + self.stacks.push(stack, g.name(old), s, reserved=self._reserved) + [s]
                 return [s]
             out = [s]
-            if target.id in self.needed and isinstance(s.value, gast.Subscript) \
+            if target.id in self.needed and target.id not in self.shape_needed and isinstance(s.value, gast.Subscript) \
                     and getattr(s.value.value, "id", None) in self.written_bases \
                     and (self.kinds.get(target.id) or (None, None))[1] != 0:
                 # a view of an array written in place later: keep the values this read saw
@@ -566,8 +593,7 @@ class Reverse:
                 out = [g.assign(view, s.value, s), s]
                 s.value = g.call(self.helper("saved_copy"), [g.name(view)])
             if self.pushed(target.id):
-                out += self.stacks.push(self.stack(target.id), g.name(target.id), s,
-                                        reserved=self._reserved)
+                out += self._push(target.id, s)
             return out
         if isinstance(s, gast.If):
             s.body = self.fwd_block(s.body, in_loop) or [gast.Pass()]
@@ -604,7 +630,7 @@ class Reverse:
                         and self.pushed(st.targets[0].id):
                     key = st.targets[0].id
                 elif isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Subscript) \
-                        and st.targets[0].value.id in self.needed:
+                        and st.targets[0].value.id in self.needed and st.targets[0].value.id not in self.shape_needed:
                     key = next(k for k, v in self.stacks.stacks.items()
                                if v is self._old_values_stack(st.targets[0]))
                 if key is not None:
@@ -1026,7 +1052,8 @@ def _make(mode):
         fdef = rev.build()
         restore = rev.helper("tape_restore")
         lists = [stack.name for stack in rev.stacks.stacks.values() if not stack.typed]
-        fdef = eliminate_dead_code(straight_line_stacks(fdef, lists, restore, rev.pool), impure={restore})
+        impure = {restore, rev.helper("shape_restore")}
+        fdef = eliminate_dead_code(straight_line_stacks(fdef, lists, restore, rev.pool), impure=impure)
         suffix = {"grad": "grad", "value_and_grad": "value_and_grad", "vjp": "vjp"}[mode]
         fdef.name = f"{ir.fdef.name}_{suffix}"
         if mode == "vjp":
