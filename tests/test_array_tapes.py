@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 import transpile as tp
-from transpile.runtime import grown_for, lacks_room, latest_array, new_tape, push_array, restore_array
+from transpile.runtime import (
+    grown_for,
+    lacks_room,
+    latest_array,
+    new_tape,
+    push_array,
+    push_shape,
+    restore_array,
+    restore_shape,
+)
 
 
 def central_differences(f, args, argnum, step=1e-6):
@@ -61,6 +70,33 @@ def test_entries_come_back_newest_first_in_their_shapes(run, dtype):
     for value, want in zip(seen, expected):
         assert value.dtype == dtype
         np.testing.assert_array_equal(value, want)
+
+
+def shapes_back(first, second):
+    """Save two arrays' shapes, then restore twice starting from `second`: (the array restored
+    first, whether it is `second` itself, the shape restored last, the final top)."""
+    tape, top = new_tape(0.0, 2), -1
+    for value in (first, second):
+        if lacks_room(tape, top, value):
+            tape = grown_for(tape, top, value)
+        top = push_shape(tape, top, value)
+    top, current = restore_shape(tape, top, second)
+    restored, kept = current, current is second
+    top, current = restore_shape(tape, top, current)
+    return restored, kept, current.shape, top
+
+
+@pytest.mark.parametrize("run", [shapes_back, numba.njit(shapes_back)], ids=["python", "numba"])
+def test_a_shape_tape_hands_back_the_current_array_when_the_shape_is_the_same(run):
+    row, matrix = np.ones(5), np.ones((2, 3))
+    restored, kept, last_shape, top = run(matrix, matrix)
+    assert restored.shape == (2, 3) and last_shape == (2, 3) and top == -1
+    if run is shapes_back:  # identity is a Python notion; compiled, the shape is what is checked
+        assert kept
+    restored, _, last_shape, top = run(np.ones((4, 1)), matrix)
+    assert restored.shape == (4, 1) and last_shape == (4, 1) and top == -1
+    restored, _, _, _ = run(np.ones(7), row)
+    assert restored.shape == (7,)
 
 
 def recurrent(w, u, xs):
@@ -142,3 +178,20 @@ def test_repeated_calls_and_second_derivatives_agree_with_python():
     np.testing.assert_allclose(hessian, tp.hessian(recurrent)(w, u, xs), rtol=1e-11, atol=1e-13)
     by_differences = np.array([central_differences(lambda *a: grad(*a)[k], (w, u, xs), 0) for k in range(4)])
     np.testing.assert_allclose(hessian, by_differences, rtol=1e-6, atol=1e-8)
+
+
+def tails(w, x):
+    total = 0.0
+    for t in range(x.shape[0]):
+        seg = np.sin(x[t:] * w[t])
+        total += np.sum(seg * seg)
+    return total
+
+
+def test_stand_ins_saved_for_their_shape_keep_only_the_shape():
+    w, x = np.linspace(0.3, 0.9, 6), np.linspace(-1.0, 1.0, 6)
+    grad = tp.jit(tp.grad(tails, argnums=1))
+    source = tp.show(grad, w, x)
+    assert "push_shape(tape_seg_times_seg, top_seg_times_seg, seg_times_seg_shape)" in source
+    assert "restore_shape(tape_seg_times_seg, top_seg_times_seg, seg_times_seg)" in source
+    np.testing.assert_allclose(grad(w, x), central_differences(tails, (w, x), 1), rtol=1e-7, atol=1e-9)

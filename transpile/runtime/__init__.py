@@ -7,7 +7,7 @@ Python and compiles under `numba.njit` (nopython). The derivative helpers also h
 from numba import prange
 
 from .accumulate import add_into
-from .array_tape import grown_for, lacks_room, latest_array, push_array, restore_array
+from .array_tape import grown_for, lacks_room, latest_array, push_array, push_shape, restore_array, restore_shape
 from .batching import (
     batch_alloc,
     batch_broadcast,
@@ -56,7 +56,7 @@ __all__ = [
     "prod_others", "range_length", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reduced_size",
     "reshape_as", "saved_copy", "shape_restore", "shape_stand_in", "scale_rows", "scale_rows_parallel", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
     "tape_restore", "unbroadcast", "untranspose", "zero_like", "take_tape", "give_back_tape",
-    "grown_for", "lacks_room", "latest_array", "push_array", "restore_array",
+    "grown_for", "lacks_room", "latest_array", "push_array", "push_shape", "restore_array", "restore_shape",
     "fused_cast", "fused_empty", "shaped_like",
     "concatenate_ravelled", "inner", "reduce_std", "reduce_var", "squeeze_axes",
     "basis_vector", "flat_size", "flat_values", "jacobian_shaped",

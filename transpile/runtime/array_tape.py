@@ -7,6 +7,10 @@ ones (so compiled code keeps it between calls, pooled_tape.py); a restore drops 
 returns the one before it as a view of the tape (a copy in the array's dtype when that is not float64).
 The entry's shape sits at its end so that a restore, which knows only the rank, can find its start.
 
+A stack of stand-ins saved only for their shape (shape_stand_in, shape_restore) keeps only the
+shapes: `push_shape` writes them and `restore_shape` hands back the current array when it has the
+shape before, which it nearly always has.
+
 The tape grows only in the rare branch `if lacks_room(...): tape = grown_for(...)`: returning the tape
 from every push would cost two atomic reference-count updates per push, more than copying 14 floats.
 Used by transforms/array_tapes.py for arrays that nothing writes in place after they are pushed.
@@ -129,3 +133,45 @@ def _restore_array(tape, top, current):
             return top, current
         return top, latest_array(tape, top, current)
     return impl
+
+
+@register_jitable
+def push_shape(tape, top, value):
+    """Copy only `value`'s shape above `top` (a stand-in saved for its shape, runtime/tape.py:
+    shape_stand_in); returns the new top. The caller made room."""
+    if top + value.ndim >= tape.shape[0]:
+        raise IndexError("push_shape: no room on the tape (grown_for makes it)")
+    for extent in value.shape:
+        top += 1
+        tape[top] = extent
+    return top
+
+
+def restore_shape(tape, top, current):
+    """(top, value): the latest shape dropped, `value` an array of the shape before it: `current`
+    when it has that shape (or when none is left), else a new uninitialized one."""
+    top -= current.ndim
+    if top < 0 or current.shape == tuple(int(tape[top - current.ndim + 1 + k]) for k in range(current.ndim)):
+        return top, current
+    return top, np.empty(tuple(int(tape[top - current.ndim + 1 + k]) for k in range(current.ndim)), current.dtype)
+
+
+@overload(restore_shape)
+def _restore_shape(tape, top, current):
+    if not isinstance(current, types.Array):
+        raise TypingError(f"restore_shape restores an array, got {current}")
+    ndim = current.ndim
+    zeros = (0,) * ndim
+
+    def impl(tape, top, current):
+        top -= ndim
+        if top < 0:
+            return top, current
+        shape = zeros
+        for k in range(ndim):
+            shape = tuple_setitem(shape, k, int(tape[top - ndim + 1 + k]))
+        if shape == current.shape:
+            return top, current
+        return top, np.empty(shape, current.dtype)
+    return impl
+

@@ -39,31 +39,42 @@ def array_tapes(fdef, namespace, param_kinds):
     kinds = infer(fdef, namespace, param_kinds)
     shared = _may_share_memory_with_written(fdef, namespace, kinds)
     chosen = {}
-    for stack, names in stacks.items():
-        ranks = {kinds.get(name, (None, None))[1] if (kinds.get(name) or (None,))[0] == "f" else None
-                 for name in names}
-        if len(ranks) == 1 and None not in ranks and 0 not in ranks and not names & shared:
-            chosen[stack] = None
+    for stack, (names, shapes_only) in stacks.items():
+        ranks = {(kinds.get(name) or (None, None))[1] for name in names}
+        floats = all((kinds.get(name) or (None,))[0] == "f" for name in names)
+        if len(ranks) == 1 and None not in ranks and 0 not in ranks \
+                and (shapes_only or floats and not names & shared):
+            chosen[stack] = shapes_only
     if not chosen:
         return fdef, namespace
     namespace = dict(namespace)
     pool = NamePool(all_names(fdef), namespace)
     helpers = {name: bind_object(namespace, pool, name, getattr(runtime, name))
                for name in ("new_tape", "lacks_room", "grown_for", "push_array", "restore_array", "latest_array",
-                            "saved_copy")}
-    for stack in chosen:
-        chosen[stack] = pool.fresh("top_" + stack.lstrip("_").removeprefix("tape_"))
-    _rewrite(fdef.body, chosen, helpers, namespace)
+                            "push_shape", "restore_shape", "saved_copy")}
+    tapes = {stack: _Tape(pool.fresh("top_" + stack.lstrip("_").removeprefix("tape_")), shapes_only)
+             for stack, shapes_only in chosen.items()}
+    _rewrite(fdef.body, tapes, helpers, namespace)
     return fdef, namespace
 
 
+class _Tape:
+    """A list stack's flat tape: the name of its top index, and whether it keeps only shapes."""
+
+    def __init__(self, top, shapes_only):
+        self.top = top
+        self.shapes_only = shapes_only
+
+
 def _list_stacks(fdef, namespace):
-    """stack name -> the names it saves, for lists created at the top level and used only by
-    `stack.append(name)` and `name = tape_restore(stack, name)`."""
+    """stack name -> (the names it saves, whether it saves only stand-ins for shapes), for lists
+    created at the top level and used only by `stack.append(name)` and `name = tape_restore(stack,
+    name)` (or `shape_restore`, in every restore)."""
     created = {stmt.targets[0].id for stmt in fdef.body
                if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)
                and isinstance(stmt.value, gast.List) and not stmt.value.elts}
     names = {stack: set() for stack in created}
+    value_restores = set()
     uses = {stack: 0 for stack in created}
     understood = {stack: 0 for stack in created}
     for node in gast.walk(fdef):
@@ -72,21 +83,25 @@ def _list_stacks(fdef, namespace):
         if isinstance(node, gast.stmt):
             found = _stack_use(node, created, namespace)
             if found is not None:
-                stack, name = found
+                stack, name, operation = found
                 names[stack].add(name)
                 understood[stack] += 1
+                if operation == "restore":
+                    value_restores.add(stack)
     # each understood use names the stack once; its creation names it once more
-    return {stack: names[stack] for stack in created if names[stack] and uses[stack] == understood[stack] + 1}
+    return {stack: (names[stack], stack not in value_restores) for stack in created
+            if names[stack] and uses[stack] == understood[stack] + 1}
 
 
 def _stack_use(stmt, stacks, namespace):
-    """(stack, name) when `stmt` is `stack.append(name)` or `name = tape_restore(stack, name)`."""
+    """(stack, name, "push" | "restore" | "shape_restore") when `stmt` is `stack.append(name)`,
+    `name = tape_restore(stack, name)` or `name = shape_restore(stack, name)`."""
     if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
         call = stmt.value
         if isinstance(call.func, gast.Attribute) and call.func.attr == "append" \
                 and isinstance(call.func.value, gast.Name) and call.func.value.id in stacks \
                 and len(call.args) == 1 and not call.keywords and isinstance(call.args[0], gast.Name):
-            return call.func.value.id, call.args[0].id
+            return call.func.value.id, call.args[0].id, "push"
         return None
     if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
             and isinstance(stmt.value, gast.Call) \
@@ -94,7 +109,8 @@ def _stack_use(stmt, stacks, namespace):
         stack, current = stmt.value.args
         if isinstance(stack, gast.Name) and stack.id in stacks and isinstance(current, gast.Name) \
                 and current.id == stmt.targets[0].id:
-            return stack.id, current.id
+            shapes = resolve(stmt.value.func, namespace) is runtime.shape_restore
+            return stack.id, current.id, "shape_restore" if shapes else "restore"
     return None
 
 
@@ -234,40 +250,42 @@ def _only_assignments(stmts):
                and not stmt.orelse for stmt in stmts)
 
 
-def _rewrite(stmts, tops, helpers, namespace):
-    """Rewrite in place the uses of the stacks in `tops` (stack -> top index name)."""
+def _rewrite(stmts, tapes, helpers, namespace):
+    """Rewrite in place the uses of the stacks in `tapes` (stack -> _Tape)."""
     out = []
     for stmt in stmts:
         for field in ("body", "orelse"):
             block = getattr(stmt, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
-                _rewrite(block, tops, helpers, namespace)
-        use = _stack_use(stmt, tops, namespace)
+                _rewrite(block, tapes, helpers, namespace)
+        use = _stack_use(stmt, tapes, namespace)
         if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.List) and not stmt.value.elts \
-                and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in tops:
+                and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in tapes:
             stack = stmt.targets[0].id
             out += [g.assign(stack, g.call(g.name(helpers["new_tape"]), [g.const(0.0)]), stmt),
-                    g.assign(tops[stack], g.const(-1), stmt)]
-        elif use is not None and isinstance(stmt, gast.Expr):
-            stack, name = use
+                    g.assign(tapes[stack].top, g.const(-1), stmt)]
+        elif use is not None and use[2] == "push":
+            stack, name, _ = use
+            tape = tapes[stack]
             pushed = g.name(name)
-            copied = _copied_just_before(out, name, helpers["saved_copy"])
+            copied = None if tape.shapes_only else _copied_just_before(out, name, helpers["saved_copy"])
             if copied is not None:
                 pushed = out.pop().value.args[0]
-            operands = [g.name(stack), g.name(tops[stack]), pushed]
+            operands = [g.name(stack), g.name(tape.top), pushed]
             grow = g.assign(stack, g.call(g.name(helpers["grown_for"]), [copy.deepcopy(a) for a in operands]), stmt)
+            push = helpers["push_shape" if tape.shapes_only else "push_array"]
             out += [gast.copy_location(gast.If(test=g.call(g.name(helpers["lacks_room"]), operands),
                                                body=[grow], orelse=[]), stmt),
-                    g.assign(tops[stack], g.call(g.name(helpers["push_array"]),
-                                                 [copy.deepcopy(a) for a in operands]), stmt)]
+                    g.assign(tape.top, g.call(g.name(push), [copy.deepcopy(a) for a in operands]), stmt)]
             if copied is not None:  # name: the copy on the tape, not a second one
                 out.append(g.assign(name, g.call(g.name(helpers["latest_array"]),
-                                                 [g.name(stack), g.name(tops[stack]), pushed]), stmt))
+                                                 [g.name(stack), g.name(tape.top), pushed]), stmt))
         elif use is not None:
-            stack, name = use
-            pair = gast.Tuple(elts=[g.name(tops[stack], store=True), g.name(name, store=True)], ctx=gast.Store())
-            out.append(g.assign(pair, g.call(g.name(helpers["restore_array"]),
-                                             [g.name(stack), g.name(tops[stack]), g.name(name)]), stmt))
+            stack, name, _ = use
+            tape = tapes[stack]
+            restore = helpers["restore_shape" if tape.shapes_only else "restore_array"]
+            pair = gast.Tuple(elts=[g.name(tape.top, store=True), g.name(name, store=True)], ctx=gast.Store())
+            out.append(g.assign(pair, g.call(g.name(restore), [g.name(stack), g.name(tape.top), g.name(name)]), stmt))
         else:
             out.append(stmt)
     stmts[:] = out
