@@ -257,6 +257,27 @@ def logsumexp_reshaped(x):
     return np.sum(top + np.log(np.sum(np.exp(x - top.reshape(n, 1)), axis=1)))
 
 
+def added_into_then_read(x, y):
+    """A result added into a slice of `total`, which the next statement reads: the addition, moved
+    after the loop it belongs to, must happen before that read."""
+    total = np.ones_like(y)
+    a = np.sin(x) * y
+    b = a * 2.0
+    total[0:4] = total[0:4] + b
+    c = np.cos(x) * total
+    return c + a
+
+
+def added_into_then_not_read(x, y):
+    """The same addition, with no later statement reading `total`: the chain stays one loop."""
+    total = np.ones_like(y)
+    a = np.sin(x) * y
+    b = a * 2.0
+    total[0:4] = total[0:4] + b
+    c = np.cos(x) * a
+    return c + b, total
+
+
 ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_sum_axis1, col_sum_axis0,
        column_broadcast, column_sum, scalar_only, where_relu, where_two_arrays, clip_like, compare_count,
        logical_mask, predicate_output, max_reduction, min_reduction_axis, max_axis1, prod_reduction,
@@ -264,7 +285,7 @@ ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_s
        logaddexp_chain, unary_family, sqrt_abs, square_reciprocal, fmax_fmin, exp2_expm1, log_family,
        power_arrays, negate_chain, divide_chain, loop_accumulate, branch_inside, keepdims_untouched,
        size_one_rows, vector_chain, row_cotangent, joined_arrays, helper_chain, priced, log_softmax_keepdims,
-       logsumexp_reshaped]
+       logsumexp_reshaped, added_into_then_read, added_into_then_not_read]
 
 # chains whose code gives an operand a length-1 axis: read at index 0 inside the fused loop
 UNIT_AXES = [log_softmax_keepdims, logsumexp_reshaped]

@@ -292,6 +292,7 @@ class Fuser:
         members, hoisted, pending, deferred, waiting = [], [], [], [], []
         rank = None
         defined, reduced, read_by_members = set(), set(), set()
+        later = _Deferred()   # what the statements moved after the group bind, read and write
         end = start
         for k in range(start, len(block)):
             stmt = block[k]
@@ -300,15 +301,14 @@ class Fuser:
                 reads = _reads(stmt.value)
                 if reads & reduced or (not members and (member.role not in self.group_starts
                                                         or self.reference_operand([member], member.rank) is None)) \
-                        or not self.joins(members, member) or reads & {s.targets[0].id for s in waiting if
-                                                                       isinstance(s, gast.Assign)} \
-                        or member.target in set().union(*(_reads(s.value) for s in waiting)):
+                        or not self.joins(members, member) or not later.allows_member(reads, member.target):
                     break
                 if member.role == "copy" and member.source not in defined:
                     # an alias of an outside array: materializing it would copy; binding the name
                     # before the group costs nothing, when no member so far reads or writes it
                     if members and isinstance(stmt.value, gast.Name) \
-                            and member.target not in read_by_members | defined | reduced:
+                            and member.target not in read_by_members | defined | reduced \
+                            and later.allows_hoisting(reads, member.target):
                         pending.append(stmt)
                         continue
                     break
@@ -324,29 +324,33 @@ class Fuser:
             if members and self.hoistable(stmt):
                 target = stmt.targets[0].id
                 if not (_reads(stmt.value) & (defined | reduced)) and target not in read_by_members \
-                        and target not in defined | reduced:
+                        and target not in defined | reduced and later.allows_hoisting(_reads(stmt.value), target):
                     pending.append(stmt)
                     continue
             if members and self.deferrable(stmt, defined | reduced | read_by_members):
                 waiting.append(stmt)
+                later.add(stmt)
                 continue
             break
         return members, hoisted, deferred, end
 
     def deferrable(self, stmt, group_names):
         """A statement that may run after the group: it reads only shapes (`x.shape`, then its
-        entries) and scalars, and checks them (a vmapped helper's batch-size checks, inlined); or it
-        pushes a value (or a stand-in for its shape) on reverse mode's list stack. No later member may
-        rebind a name that a deferred statement reads."""
-        if _list_push(stmt) is not None:
+        entries) and scalars, and checks them (a vmapped helper's batch-size checks, inlined); it
+        pushes a value (or a stand-in for its shape) on reverse mode's list stack; or it adds a
+        result into a slice of an adjoint (`part = d[a:b]`, then `add_into(part, v)`). Later
+        members must not read what these bind or write, nor rebind what they read (_Deferred)."""
+        if _list_push(stmt) is not None or _added_into(stmt, self.ns) is not None:
             return True
-        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) \
-                and resolve(stmt.value.func, self.ns) is runtime.shape_stand_in:
-            return stmt.targets[0].id not in group_names
         if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)
                 and stmt.targets[0].id not in group_names):
             return False
         value = stmt.value
+        if isinstance(value, gast.Call) and resolve(value.func, self.ns) is runtime.shape_stand_in:
+            return True
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                and value.value.id not in group_names and _view_index(value.slice, self.rank):
+            return True
         if isinstance(value, gast.Attribute) and value.attr == "shape" and isinstance(value.value, gast.Name):
             return True
         if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
@@ -699,6 +703,55 @@ def _without_unread_scalars(body, around):
         if len(kept) == len(body):
             return body
         body = kept
+
+
+class _Deferred:
+    """What the statements a group defers past its later members bind, read and write in place."""
+
+    def __init__(self):
+        self.bound, self.read, self.written = set(), set(), set()
+        self.views = {}   # a view bound by a deferred statement -> the array it views
+
+    def add(self, stmt):
+        if isinstance(stmt, gast.Assign):
+            target = stmt.targets[0].id
+            self.bound.add(target)
+            if isinstance(stmt.value, gast.Subscript):
+                self.views[target] = stmt.value.value.id
+            self.read |= _reads(stmt.value)
+        else:
+            self.read |= _reads(stmt.value)
+            part = _list_push(stmt) is None and stmt.value.args[0].id
+            if part:
+                self.written |= {part, self.views.get(part, part)}
+
+    def allows_member(self, reads, target):
+        """May a member reading `reads` and binding `target` run before the deferred statements?"""
+        return not reads & (self.bound | self.written) and target not in self.read | self.written
+
+    def allows_hoisting(self, reads, target):
+        """May a statement move before the group (and so before the deferred statements)?"""
+        return not reads & (self.bound | self.written) and target not in self.read | self.bound
+
+
+def _added_into(stmt, namespace):
+    """The part that `stmt` adds into (`add_into(part, v)`, both names), or None."""
+    call = stmt.value if isinstance(stmt, gast.Expr) else None
+    if isinstance(call, gast.Call) and resolve(call.func, namespace) is runtime.add_into and len(call.args) == 2 \
+            and all(isinstance(a, gast.Name) for a in call.args) and not call.keywords:
+        return call.args[0].id
+    return None
+
+
+def _view_index(index, rank):
+    """An index made of constants, scalar names and slices of them: `d[a:b]` is a view of d."""
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    for part in parts:
+        bounds = [part.lower, part.upper, part.step] if isinstance(part, gast.Slice) else [part]
+        if not all(b is None or isinstance(b, gast.Constant) or isinstance(b, gast.Name) and rank(b) == 0
+                   for b in bounds):
+            return False
+    return True
 
 
 def _list_push(stmt):
