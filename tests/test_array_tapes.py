@@ -1,6 +1,8 @@
-"""Compiled gradients keep the float arrays of a loop on flat float tapes instead of lists
-(runtime/array_tape.py, transforms/array_tapes.py): the values come back exact whatever their
-shapes and dtypes, and an array written in place after it was saved stays on a list."""
+"""Compiled gradients keep the copies a loop saves of its float arrays, and the shapes of stand-ins,
+on flat float tapes instead of lists (runtime/array_tape.py, transforms/array_tapes.py): the values
+come back exact whatever their shapes and dtypes, and an array written in place after it was saved,
+or saved without a copy (a reference on a list is cheaper than copying a large array), stays on a
+list."""
 import numba
 import numpy as np
 import pytest
@@ -100,18 +102,20 @@ def test_a_shape_tape_hands_back_the_current_array_when_the_shape_is_the_same(ru
 
 
 def recurrent(w, u, xs):
-    """A tiny recurrent loop: the hidden row is reassigned (and saved) every step."""
-    h = np.zeros(w.shape[0])
+    """A tiny recurrent loop whose state is a row of an array written in place: the row read each
+    step must be copied before the write, and that copy is what the tape keeps."""
+    s = np.zeros((2, w.shape[0]))
     total = 0.0
     for t in range(xs.shape[0]):
-        h = np.tanh(w * h + u * xs[t])
-        total += np.sum(h * xs[t])
+        h = s[0]
+        s[0] = np.tanh(w * h + u * xs[t])
+        total += np.sum(s[0] * xs[t])
     return total
 
 
 def written_after_saved(w, x):
-    """h is saved when it is assigned, then written in place: a copy on a flat tape would miss the
-    write, so h must stay on a list (which keeps the array itself)."""
+    """h is saved when it is assigned (no copy: it is new memory), then written in place: a copy
+    on a flat tape would miss the write, so h stays on a list, which keeps the array itself."""
     h = np.ones(3)
     total = 0.0
     for t in range(x.shape[0]):
@@ -130,7 +134,8 @@ def test_a_recurrent_loop_saves_its_rows_on_a_flat_tape():
     w, u, xs = _data()
     grad = tp.jit(tp.grad(recurrent, argnums=(0, 1)))
     source = tp.show(grad, w, u, xs)
-    assert "push_array(tape_h, top_h, h)" in source and "tape_h.append" not in source
+    assert "push_array(tape_h, top_h, h_view)" in source and "h = latest_array(tape_h, top_h, h_view)" in source
+    assert "tape_h.append" not in source and "saved_copy(h_view)" not in source   # one copy, on the tape
     dw, du = grad(w, u, xs)
     np.testing.assert_allclose(dw, central_differences(recurrent, (w, u, xs), 0), rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(du, central_differences(recurrent, (w, u, xs), 1), rtol=1e-7, atol=1e-9)
@@ -141,16 +146,17 @@ def test_a_recurrent_loop_saves_its_rows_on_a_flat_tape():
 
 def damped_rows(w, u, xs):
     """A recurrence whose every value keeps the parameters' dtype (no float64 accumulator)."""
-    h = u
+    s = np.stack((u, u))
     for t in range(xs.shape[0]):
-        h = np.tanh(w * h + xs[t])
-    return np.sum(h * h)
+        h = s[0]
+        s[0] = np.tanh(w * h + xs[t])
+    return np.sum(s[0] * s[0])
 
 
 def test_float32_rows_come_back_in_float32():
     w, u, xs = (a.astype(np.float32) for a in _data())
     grad = tp.jit(tp.grad(damped_rows, argnums=(0, 1)))
-    assert "push_array(tape_h, top_h, h)" in tp.show(grad, w, u, xs)
+    assert "push_array(tape_h, top_h, h_view)" in tp.show(grad, w, u, xs)
     dw, du = grad(w, u, xs)
     want_dw, want_du = tp.grad(damped_rows, argnums=(0, 1))(w.astype(np.float64), u.astype(np.float64),
                                                             xs.astype(np.float64))

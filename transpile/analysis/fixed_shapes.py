@@ -78,7 +78,8 @@ def fixed_shapes(body, namespace, kinds, assign_counts, params):
                 changed = True
             if found is OPAQUE:
                 del leaves[name]
-    return {name for name, found in leaves.items() if all(of(value) == found for value in values[name])}
+    scalars = {name for name in repeated if is_scalar(name)}
+    return scalars | {name for name, found in leaves.items() if all(of(value) == found for value in values[name])}
 
 
 def _fixed_index(index, once, kinds):

@@ -121,8 +121,9 @@ def _rows_scaled(rows):
         def impl(v, a):
             out = np.empty((a.shape[0], a.shape[1]), dtype=dtype)
             for i in rows(a.shape[0]):
+                scale = v[i]   # read once: the stores to `out` might alias v as far as LLVM knows
                 for j in range(a.shape[1]):
-                    out[i, j] = v[i] * a[i, j]
+                    out[i, j] = scale * a[i, j]
             return out
         return impl
     return scaled

@@ -43,7 +43,7 @@ def array_tapes(fdef, namespace, param_kinds):
         ranks = {(kinds.get(name) or (None, None))[1] for name in names}
         floats = all((kinds.get(name) or (None,))[0] == "f" for name in names)
         if len(ranks) == 1 and None not in ranks and 0 not in ranks \
-                and (shapes_only or floats and not names & shared):
+                and (shapes_only or floats and not names & shared and _copied_before_each_push(fdef, stack, namespace)):
             chosen[stack] = shapes_only
     if not chosen:
         return fdef, namespace
@@ -289,6 +289,26 @@ def _rewrite(stmts, tapes, helpers, namespace):
         else:
             out.append(stmt)
     stmts[:] = out
+
+
+def _copied_before_each_push(fdef, stack, namespace):
+    """Is every push of `stack` the push of a `saved_copy` made just before it? A list then holds
+    one copy per push anyway, and the tape's copy replaces it; an array pushed without one is
+    cheaper on the list (a reference) once it is larger than a few dozen elements."""
+    for node in gast.walk(fdef):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if not (isinstance(block, list) and block and isinstance(block[0], gast.stmt)):
+                continue
+            for k, stmt in enumerate(block):
+                use = _stack_use(stmt, {stack}, namespace)
+                if use is not None and use[2] == "push":
+                    before = block[k - 1] if k else None
+                    if not (isinstance(before, gast.Assign) and isinstance(before.targets[0], gast.Name)
+                            and before.targets[0].id == use[1] and isinstance(before.value, gast.Call)
+                            and resolve(before.value.func, namespace) is runtime.saved_copy):
+                        return False
+    return True
 
 
 def _copied_just_before(out, name, saved_copy):
