@@ -527,6 +527,38 @@ def test_second_derivatives_through_arrays_whose_shape_changes(target):
     np.testing.assert_allclose(hessian, by_differences, rtol=1e-6, atol=1e-7)
 
 
+def read_after_its_array_is_written(w, x):
+    s = np.ones((2, 3))
+    total = 0.0
+    for t in range(x.shape[0]):
+        row = s[1]
+        s[1] = np.sin(w * x[t])
+        total += np.sum(row * w)   # NumPy: row sees the write above
+    return total
+
+
+def written_through_a_view(w, x):
+    s = np.ones((2, 3))
+    total = 0.0
+    for t in range(x.shape[0]):
+        row = s[1]
+        row[0] = np.sin(w[0] * x[t])   # NumPy: writes s[1, 0]
+        total += np.sum(s[1] * w)
+    return total
+
+
+@pytest.mark.parametrize("fun, offset, what", [
+    (read_after_its_array_is_written, 6, "written in place before this line reads the view"),
+    (written_through_a_view, 5, "this line writes through it")])
+def test_a_view_that_would_see_a_write_is_refused_at_its_line(fun, offset, what):
+    """Reverse mode keeps such a view as a copy of what it read; with a later write that is not
+    NumPy's meaning (the values and the gradient came out wrong), so it is refused."""
+    with pytest.raises(tp.TranspileError, match=what) as refused:
+        tp.grad(fun)(np.array([0.4, -0.7, 1.1]), np.array([0.5, -1.5, 2.0]))
+    assert f"test_grad.py:{fun.__code__.co_firstlineno + offset}:" in str(refused.value)
+    assert "copy()" in str(refused.value)
+
+
 def reassigned_straight_line(x):
     y = np.sin(x)
     y = y * x + y

@@ -56,9 +56,8 @@ defrule(rt.jacobian_shaped, "matrix, out, x", vjp=["reshape_as(g, matrix)"], jvp
 
 # a list tape's restore: the tangent list tape is restored alongside
 defcarrier(rt.tape_restore, "stack, current", jvp="tape_restore(t_stack, t_current)")
-# a stand-in restored for its shape (shape_stand_in pushed it): its tangent is read only for its shape too
-defrule(rt.shape_restore, "stack, current", vjp=[None, None], jvp=[None, "zero_like(ans)"])
 
-nondiff(rt.zero_like, rt.shape_stand_in, rt.balanced_eq, rt.chooser_weights, rt.reduced_size, rt.hstack_axis, rt.eye_like,
+# shape_stand_in, shape_restore: values saved and restored only for their shape
+nondiff(rt.zero_like, rt.shape_stand_in, rt.shape_restore, rt.balanced_eq, rt.chooser_weights, rt.reduced_size, rt.hstack_axis, rt.eye_like,
         rt.stop_gradient, rt.grad_seed, rt.new_tape, rt.range_length, rt.batch_alloc, rt.check_batch_size,
         rt.flat_size, rt.basis_vector)

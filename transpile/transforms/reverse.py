@@ -120,6 +120,7 @@ class Reverse:
         self.needed = needed | self.shape_needed
         self.written_bases = {st.targets[0].value.id for st in assignments(body)
                               if isinstance(st.targets[0], gast.Subscript)}
+        self._refuse_views_that_see_writes(body)
         forward = self.fwd_block(body, in_loop=False)
 
         loc = ret
@@ -350,6 +351,43 @@ class Reverse:
                     hint="Higher derivatives through loops need the values a loop overwrites to be float, int "
                          "or bool scalars of known type: call with example arguments (tp.show(f, x)), or "
                          "write the loop's state into a preallocated array element by element.")
+
+    def _refuse_views_that_see_writes(self, body):
+        """The forward sweep keeps a view of an array written in place as a copy of what it read
+        (the backward sweep needs those values). That is NumPy's meaning only while the view sees
+        no write: refuse a write through a view, and a read of a view after its array is written."""
+        views = {}
+        for st in assignments(body):
+            target, value = st.targets[0], st.value
+            if isinstance(target, gast.Name) and isinstance(value, gast.Subscript) \
+                    and isinstance(value.value, gast.Name) and (self.kinds.get(target.id) or (None, 0))[1] != 0:
+                views[target.id] = value.value.id
+            if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and target.value.id in views:
+                self._refuse_view(st, f"`{target.value.id}` is a view of `{views[target.value.id]}`; this line "
+                                      "writes through it")
+        for block in _blocks(body):
+            for k, st in enumerate(block):
+                if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
+                        and views.get(st.targets[0].id) in self.written_bases):
+                    continue
+                view, base = st.targets[0].id, views[st.targets[0].id]
+                written = next((j for j in range(k + 1, len(block)) if _writes(block[j], base)), None)
+                if written is None:
+                    continue
+                for later in block[written:]:
+                    if any(isinstance(n, gast.Name) and n.id == view and isinstance(n.ctx, gast.Load)
+                           for n in gast.walk(later)):
+                        self._refuse_view(later, f"`{view}` is a view of `{base}`, which is written in place "
+                                                 "before this line reads the view")
+                    if isinstance(later, gast.Assign) and isinstance(later.targets[0], gast.Name) \
+                            and later.targets[0].id == view:
+                        break
+
+    def _refuse_view(self, node, what):
+        raise NotDifferentiableError(
+            f"reverse mode cannot follow a write through a view: {what}", node=node, filename=self.ir.filename,
+            hint="Copy the slice when you take it (`row = s[1].copy()`) or index the array itself "
+                 "where you read or write it (`s[1, 0] = ...`, `np.sum(s[1] * w)`).")
 
     def _tuple_results(self, body):
         """Names holding a callee's tuple result, read only as `t[k]`: name -> arity."""
@@ -1042,6 +1080,23 @@ def _rebuild_grad(result, treedefs, argnums=0, has_aux=False):
 def _rebuild_value_and_grad(result, treedefs, argnums=0, has_aux=False):
     value, grads = result
     return value, _rebuild_gradients(grads, treedefs, argnums)
+
+
+def _blocks(stmts):
+    """Every statement list in `stmts`, itself included."""
+    yield stmts
+    for stmt in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if inner and isinstance(inner[0], gast.stmt):
+                yield from _blocks(inner)
+
+
+def _writes(stmt, base):
+    """Does `stmt` (or a statement nested in it) write `base[...]` in place?"""
+    return any(isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript)
+               and isinstance(n.targets[0].value, gast.Name) and n.targets[0].value.id == base
+               for n in gast.walk(stmt))
 
 
 def _make(mode):
