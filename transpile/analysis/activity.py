@@ -21,6 +21,16 @@ def assignments(stmts):
             yield from assignments(getattr(stmt, field, []) or [])
 
 
+def blocks(stmts):
+    """Every statement list in `stmts` (nested bodies and else-branches), itself included."""
+    yield stmts
+    for stmt in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if inner and isinstance(inner[0], gast.stmt):
+                yield from blocks(inner)
+
+
 def list_operations(stmts):
     """(list name, value node, target node) of `lst.append(v)` and `target = lst.pop()`, the
     list operations reverse mode's tapes use, depth first; v or target is None where absent."""

@@ -3,10 +3,14 @@
 A list stack keeps a reference to each array pushed; reverse mode copies an array first where a later
 in-place write would change it (`saved_copy`). Under Numba each push and restore then costs an
 allocation, list growth and reference counting, which for the small arrays of a recurrent loop is
-more than the arithmetic. A stack whose every value is a float array (kinds analysis) becomes a flat
-float tape (runtime/array_tape.py): `tape.append(v)` copies v onto it and `v = tape_restore(tape, v)`
-reads the entry before as a view of the tape. `v = saved_copy(w)` just before `tape.append(v)` becomes
-the push of `w`, with v bound to the copy on the tape, so the array is copied once instead of twice.
+more than the arithmetic. Two kinds of stacks become flat float tapes (runtime/array_tape.py):
+- stacks of float arrays whose every push saves a copy made just for it (`v = saved_copy(w)`, then
+  `tape.append(v)`): the push copies w onto the tape and v is bound to that copy, so the array is
+  copied once, with no list; `v = tape_restore(tape, v)` reads the entry before as a view of the tape.
+  A stack of arrays pushed without a copy stays a list: a reference costs less than copying a large
+  array.
+- stacks of stand-ins saved only for their shape (`shape_stand_in`, `shape_restore`): the tape keeps
+  only the shapes.
 
 A tape holds copies where the list held references, so the rewrite is made only where that cannot
 differ: no value pushed may be written in place later. A stack is left a list when a pushed or
@@ -21,6 +25,7 @@ import numpy as np
 
 from .. import gastutil as g
 from .. import runtime
+from ..analysis.activity import blocks
 from ..analysis.kinds import infer
 from ..analysis.names import NamePool, all_names, bind_object, resolve
 
@@ -51,7 +56,7 @@ def array_tapes(fdef, namespace, param_kinds):
     pool = NamePool(all_names(fdef), namespace)
     helpers = {name: bind_object(namespace, pool, name, getattr(runtime, name))
                for name in ("new_tape", "lacks_room", "grown_for", "push_array", "restore_array", "latest_array",
-                            "push_shape", "restore_shape", "saved_copy")}
+                            "push_shape", "restore_shape")}
     tapes = {stack: _Tape(pool.fresh("top_" + stack.lstrip("_").removeprefix("tape_")), shapes_only)
              for stack, shapes_only in chosen.items()}
     _rewrite(fdef.body, tapes, helpers, namespace)
@@ -267,17 +272,15 @@ def _rewrite(stmts, tapes, helpers, namespace):
         elif use is not None and use[2] == "push":
             stack, name, _ = use
             tape = tapes[stack]
-            pushed = g.name(name)
-            copied = None if tape.shapes_only else _copied_just_before(out, name, helpers["saved_copy"])
-            if copied is not None:
-                pushed = out.pop().value.args[0]
+            # a value stack's every push follows its saved copy (_copied_before_each_push): push what was copied
+            pushed = g.name(name) if tape.shapes_only else out.pop().value.args[0]
             operands = [g.name(stack), g.name(tape.top), pushed]
             grow = g.assign(stack, g.call(g.name(helpers["grown_for"]), [copy.deepcopy(a) for a in operands]), stmt)
             push = helpers["push_shape" if tape.shapes_only else "push_array"]
             out += [gast.copy_location(gast.If(test=g.call(g.name(helpers["lacks_room"]), operands),
                                                body=[grow], orelse=[]), stmt),
                     g.assign(tape.top, g.call(g.name(push), [copy.deepcopy(a) for a in operands]), stmt)]
-            if copied is not None:  # name: the copy on the tape, not a second one
+            if not tape.shapes_only:  # name: the copy on the tape, not a second one
                 out.append(g.assign(name, g.call(g.name(helpers["latest_array"]),
                                                  [g.name(stack), g.name(tape.top), pushed]), stmt))
         elif use is not None:
@@ -295,27 +298,14 @@ def _copied_before_each_push(fdef, stack, namespace):
     """Is every push of `stack` the push of a `saved_copy` made just before it? A list then holds
     one copy per push anyway, and the tape's copy replaces it; an array pushed without one is
     cheaper on the list (a reference) once it is larger than a few dozen elements."""
-    for node in gast.walk(fdef):
-        for field in ("body", "orelse"):
-            block = getattr(node, field, None)
-            if not (isinstance(block, list) and block and isinstance(block[0], gast.stmt)):
-                continue
-            for k, stmt in enumerate(block):
-                use = _stack_use(stmt, {stack}, namespace)
-                if use is not None and use[2] == "push":
-                    before = block[k - 1] if k else None
-                    if not (isinstance(before, gast.Assign) and isinstance(before.targets[0], gast.Name)
-                            and before.targets[0].id == use[1] and isinstance(before.value, gast.Call)
-                            and resolve(before.value.func, namespace) is runtime.saved_copy):
-                        return False
+    for block in blocks(fdef.body):
+        for k, stmt in enumerate(block):
+            use = _stack_use(stmt, {stack}, namespace)
+            if use is not None and use[2] == "push":
+                before = block[k - 1] if k else None
+                if not (isinstance(before, gast.Assign) and isinstance(before.targets[0], gast.Name)
+                        and before.targets[0].id == use[1] and isinstance(before.value, gast.Call)
+                        and resolve(before.value.func, namespace) is runtime.saved_copy
+                        and len(before.value.args) == 1):
+                    return False
     return True
-
-
-def _copied_just_before(out, name, saved_copy):
-    last = out[-1] if out else None
-    if isinstance(last, gast.Assign) and len(last.targets) == 1 and isinstance(last.targets[0], gast.Name) \
-            and last.targets[0].id == name and isinstance(last.value, gast.Call) \
-            and isinstance(last.value.func, gast.Name) and last.value.func.id == saved_copy \
-            and len(last.value.args) == 1:
-        return last
-    return None

@@ -329,7 +329,7 @@ class Fuser:
                     continue
             if members and self.deferrable(stmt, defined | reduced | read_by_members):
                 waiting.append(stmt)
-                later.add(stmt)
+                later.add(stmt, self.ns)
                 continue
             break
         return members, hoisted, deferred, end
@@ -712,18 +712,16 @@ class _Deferred:
         self.bound, self.read, self.written = set(), set(), set()
         self.views = {}   # a view bound by a deferred statement -> the array it views
 
-    def add(self, stmt):
+    def add(self, stmt, namespace):
+        self.read |= _reads(stmt.value)
         if isinstance(stmt, gast.Assign):
             target = stmt.targets[0].id
             self.bound.add(target)
             if isinstance(stmt.value, gast.Subscript):
                 self.views[target] = stmt.value.value.id
-            self.read |= _reads(stmt.value)
-        else:
-            self.read |= _reads(stmt.value)
-            part = _list_push(stmt) is None and stmt.value.args[0].id
-            if part:
-                self.written |= {part, self.views.get(part, part)}
+        part = _added_into(stmt, namespace)
+        if part is not None:
+            self.written |= {part, self.views.get(part, part)}
 
     def allows_member(self, reads, target):
         """May a member reading `reads` and binding `target` run before the deferred statements?"""

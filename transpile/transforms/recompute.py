@@ -16,6 +16,8 @@ import copy
 
 import gast
 
+from ..analysis.activity import blocks
+
 _CHEAP = (gast.BinOp, gast.UnaryOp, gast.Subscript)
 
 
@@ -64,15 +66,6 @@ def _reads(node, name):
                and n.id == name)
 
 
-def _blocks(stmts):
-    yield stmts
-    for s in stmts:
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if inner:
-                yield from _blocks(inner)
-
-
 def _candidates(rev, body, needed):
     """(temporary, defining statement, statements whose adjoints read it) for each recomputable one."""
     module = gast.Module(body=body, type_ignores=[])
@@ -87,7 +80,7 @@ def _candidates(rev, body, needed):
     chosen = []
     taken, read_by_chosen = set(), set()
     # views first: each saves a list of arrays, where a scalar saves a typed stack
-    statements = [(block, i, s) for block in _blocks(body) for i, s in enumerate(block)]
+    statements = [(block, i, s) for block in blocks(body) for i, s in enumerate(block)]
     statements.sort(key=lambda item: not isinstance(item[2], gast.Assign) or not isinstance(item[2].value, gast.Subscript))
     for block, i, s in statements:
         if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and isinstance(s.value, _CHEAP)):
@@ -117,7 +110,7 @@ def _candidates(rev, body, needed):
 
 def _containing_block(stmts, node):
     """The statement list of `stmts` (nested blocks included) that holds `node`, or None."""
-    return next((block for block in _blocks(stmts) if any(s is node for s in block)), None)
+    return next((block for block in blocks(stmts) if any(s is node for s in block)), None)
 
 
 def recompute_cheap_values(rev, body, backward, needed):

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import gastutil as g
 from .. import pytree, rules
-from ..analysis.activity import Activity, assignments, bind_args, call_rule, names_in
+from ..analysis.activity import Activity, assignments, bind_args, blocks, call_rule, names_in
 from ..analysis.fixed_shapes import fixed_shapes
 from ..analysis.kinds import KindInference, kind_of_value, structured, subscript_kind
 from ..analysis.names import NamePool, all_names, bind_object, resolve
@@ -365,7 +365,7 @@ class Reverse:
             if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and target.value.id in views:
                 self._refuse_view(st, f"`{target.value.id}` is a view of `{views[target.value.id]}`; this line "
                                       "writes through it")
-        for block in _blocks(body):
+        for block in blocks(body):
             for k, st in enumerate(block):
                 if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
                         and views.get(st.targets[0].id) in self.written_bases):
@@ -1080,16 +1080,6 @@ def _rebuild_grad(result, treedefs, argnums=0, has_aux=False):
 def _rebuild_value_and_grad(result, treedefs, argnums=0, has_aux=False):
     value, grads = result
     return value, _rebuild_gradients(grads, treedefs, argnums)
-
-
-def _blocks(stmts):
-    """Every statement list in `stmts`, itself included."""
-    yield stmts
-    for stmt in stmts:
-        for field in ("body", "orelse"):
-            inner = getattr(stmt, field, None)
-            if inner and isinstance(inner[0], gast.stmt):
-                yield from _blocks(inner)
 
 
 def _writes(stmt, base):
