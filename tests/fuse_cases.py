@@ -278,6 +278,21 @@ def added_into_then_not_read(x, y):
     return c + b, total
 
 
+def matvec_chain(x, r):
+    """`x @ r` and np.dot(x, r) in a chain: the loop computes each element from its row of x."""
+    return np.tanh(x @ r) * 2.0 + np.dot(x, r)
+
+
+def matvec_sum(x, r):
+    return np.sum(np.exp(0.1 * (x @ r)) - 1.0)
+
+
+def matvec_of_a_result(x, r):
+    """The product needs all of `v`, which a loop of its own computes first."""
+    v = np.sin(r) * 2.0
+    return np.exp(x @ v) + 1.0
+
+
 ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_sum_axis1, col_sum_axis0,
        column_broadcast, column_sum, scalar_only, where_relu, where_two_arrays, clip_like, compare_count,
        logical_mask, predicate_output, max_reduction, min_reduction_axis, max_axis1, prod_reduction,
@@ -285,7 +300,11 @@ ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_s
        logaddexp_chain, unary_family, sqrt_abs, square_reciprocal, fmax_fmin, exp2_expm1, log_family,
        power_arrays, negate_chain, divide_chain, loop_accumulate, branch_inside, keepdims_untouched,
        size_one_rows, vector_chain, row_cotangent, joined_arrays, helper_chain, priced, log_softmax_keepdims,
-       logsumexp_reshaped, added_into_then_read, added_into_then_not_read]
+       logsumexp_reshaped, added_into_then_read, added_into_then_not_read, matvec_chain, matvec_sum,
+       matvec_of_a_result]
+
+# chains that compute a matrix-vector product a row at a time (runtime.row_dot)
+MATRIX_VECTOR = [matvec_chain, matvec_sum, matvec_of_a_result]
 
 # chains whose code gives an operand a length-1 axis: read at index 0 inside the fused loop
 UNIT_AXES = [log_softmax_keepdims, logsumexp_reshaped]
@@ -296,4 +315,4 @@ BROADCASTS_SIZE_ONE = {column_broadcast, column_sum}
 # smooth scalar-valued chains for gradient tests: (function, argnums)
 GRADIENTS = [(gauss_sum, (0, 1, 3)), (softplus_mean, 0), (sum_then_scalar, (0, 1)), (prod_reduction, 0),
              (compare_count, 0), (max_reduction, (0, 1)), (vector_chain, 0), (row_cotangent, (0, 1)),
-             (helper_chain, (0, 1)), (priced, (0, 1))]
+             (helper_chain, (0, 1)), (priced, (0, 1)), (matvec_sum, (0, 1))]

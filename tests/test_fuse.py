@@ -45,7 +45,8 @@ def _assert_same(got, want, dtype):
 
 FLOAT32_SUBSET = {cases.gauss_sum, cases.poly, cases.row_sum_axis1, cases.where_two_arrays, cases.logical_mask,
                   cases.two_outputs, cases.mean_axis0, cases.max_axis1, cases.predicate_output,
-                  cases.column_broadcast, cases.loop_accumulate, cases.power_arrays, *cases.UNIT_AXES}
+                  cases.column_broadcast, cases.loop_accumulate, cases.power_arrays, *cases.UNIT_AXES,
+                  cases.matvec_chain}
 MATRIX = [(fn, np.float64) for fn in cases.ALL] + [(fn, np.float32) for fn in cases.ALL if fn in FLOAT32_SUBSET]
 
 
@@ -81,6 +82,22 @@ def test_size_zero_and_one_axes(fn, x_shape):
         args[0] = np.ones((4, 1))   # broadcasts against the (5,) row: the NumPy path runs
     with np.errstate(all="ignore"):
         _assert_same(tp.jit(fn)(*args), fn(*args), np.float64)
+
+
+@pytest.mark.parametrize("fn", cases.MATRIX_VECTOR, ids=lambda f: f.__name__)
+def test_matrix_vector_products_are_computed_a_row_at_a_time(fn):
+    """Each element of `x @ r` comes from its row of x inside the loop (row_dot), where the rest of
+    the chain uses it; with no rows, or a vector of the wrong length, the NumPy statements run."""
+    compiled = tp.jit(fn)
+    rng = np.random.default_rng(3)
+    for rows in (4, 1, 0):
+        x, r = rng.standard_normal((rows, 5)), rng.standard_normal(5)
+        _assert_same(compiled(x, r), fn(x, r), np.float64)
+    assert "row_dot(x, i" in _source(compiled)
+    with pytest.raises(ValueError):
+        fn(np.ones((4, 3)), np.ones(5))
+    with pytest.raises(ValueError):
+        compiled(np.ones((4, 3)), np.ones(5))
 
 
 def test_empty_max_raises_like_numpy():

@@ -252,6 +252,21 @@ def test_per_example_gradients_scale_their_rows_on_every_core_under_parallel_jit
     assert "scale_rows_parallel(" not in tp.show(tp.jit(serial), w, x, y)
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_per_example_gradients_read_each_example_once(parallel):
+    """Fused, the loop over examples computes x[i] @ w, the example's cotangent and its row of
+    gradients one example at a time (row_dot, then the row written from x[i] while it is in
+    cache) instead of a matrix-vector product and a scaling pass that each read all of x."""
+    w, x, y = rand(4), rand(B, 4), (rand(B) > 0.5).astype(float)
+    per_example = tp.jit(tp.vmap(tp.grad(vc.logistic_loss), in_axes=(None, 0, 0), method="vectorize"),
+                         parallel=parallel)
+    p = 1.0 / (1.0 + np.exp(-(x @ w)))
+    assert_tree_close(per_example(w, x, y), (p - y)[:, None] * x)
+    fused = generated_source(per_example).split("\ndef ")[1].split("else:")[0]
+    assert "row_dot(x, i, w)" in fused and "for j in range(x.shape[1]):" in fused
+    assert "scale_rows" not in fused and ("prange(n0)" in fused) == parallel
+
+
 @pytest.mark.parametrize("w", [rand(4), rand(4, 3)], ids=["vector", "matrix"])
 def test_batched_matrix_products_split_their_rows_over_the_cores_under_parallel_jit(w):
     """x @ w for a batch of rows x is one BLAS call, which runs on one core; under jit(parallel=True)

@@ -15,6 +15,7 @@ from .batching import (
     erf_elementwise,
     matmul_rows_parallel,
     move_axis,
+    row_dot,
     scale_rows,
     scale_rows_parallel,
 )
@@ -54,7 +55,7 @@ __all__ = [
     "add_into", "balanced_eq", "batch_alloc", "batch_broadcast", "broadcast_like", "check_batch_size", "chooser_weights", "dot_vjp_a", "dot_vjp_b", "erf_elementwise",
     "eye_like", "flip_axes", "grad_seed", "hstack_axis", "join_like", "matmul", "matmul_rows_parallel", "mean_vjp", "move_axis", "new_tape", "prange",
     "prod_others", "range_length", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reduced_size",
-    "reshape_as", "saved_copy", "shape_restore", "shape_stand_in", "scale_rows", "scale_rows_parallel", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
+    "reshape_as", "row_dot", "saved_copy", "shape_restore", "shape_stand_in", "scale_rows", "scale_rows_parallel", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
     "tape_restore", "unbroadcast", "untranspose", "zero_like", "take_tape", "give_back_tape",
     "grown_for", "lacks_room", "latest_array", "push_array", "push_shape", "restore_array", "restore_shape",
     "fused_cast", "fused_empty", "shaped_like",

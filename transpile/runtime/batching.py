@@ -133,6 +133,25 @@ overload(scale_rows)(_rows_scaled(range))
 overload(scale_rows_parallel, jit_options={"parallel": True})(_rows_scaled(prange))
 
 
+def row_dot(a, i, v):
+    """Row i of the matrix `a` times the vector `v`: `a @ v` one element at a time, so that a fused
+    loop computes each element beside its other uses of row i (read once from memory, not twice)."""
+    return a[i] @ v
+
+
+@overload(row_dot, jit_options={"fastmath": {"reassoc"}})
+def _row_dot(a, i, v):
+    # reassociated, the sum runs in SIMD lanes as BLAS's does; results move by rounding only
+    zero = np.result_type(as_dtype(a.dtype), as_dtype(v.dtype)).type(0)
+
+    def impl(a, i, v):
+        total = zero
+        for k in range(v.shape[0]):
+            total += a[i, k] * v[k]
+        return total
+    return impl
+
+
 def matmul_rows_parallel(a, b):
     """a @ b for a 2-D `a` whose rows are examples, as one BLAS product per core on a block of rows:
     vmap's vectorized `x @ w` under jit(parallel=True), which one BLAS call would run on one core."""

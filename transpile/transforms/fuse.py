@@ -48,6 +48,9 @@ _REDUCTIONS = {np.sum: "sum", np.mean: "mean", np.prod: "prod", np.max: "max", n
                np.min: "min", np.amin: "min"}
 _KEEPDIMS_REDUCTIONS = {runtime.reduce_sum, runtime.reduce_mean, runtime.reduce_max, runtime.reduce_min,
                         runtime.reduce_prod}
+# matrix-vector products whose rows a rank-1 loop computes one at a time (runtime.row_dot)
+_MATRIX_VECTOR = {np.dot, np.matmul, runtime.matmul, runtime.matmul_rows_parallel}
+_ROW_SCALERS = {runtime.scale_rows, runtime.scale_rows_parallel}
 _IDENTITY = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -math.inf, "min": math.inf}
 
 
@@ -73,7 +76,7 @@ class Member:
 
     stmt: gast.Assign
     target: str
-    role: str                       # "elementwise", "reduction", or "copy"
+    role: str                       # "elementwise", "reduction", "copy", "row_dot" or "scaled_rows"
     value: gast.AST = None          # elementwise: the expression, operands still plain names
     source: str = None              # reduction/copy: the name read
     op: str = None                  # reduction: sum, mean, prod, max, min
@@ -84,6 +87,7 @@ class Member:
     rank: int = None                # rank of the loop it needs
     letter: str = "f"               # dtype letter of its result: 'f' or 'b'
     deps: frozenset = field(default_factory=frozenset)  # float array operands it derives from
+    operands: tuple = None          # row_dot: (matrix, vector); scaled_rows: (scales, matrix)
 
 
 class Fuser:
@@ -96,7 +100,8 @@ class Fuser:
 
     min_members = 2                 # array operations (not copies) that make a group worth a loop
     shares_shape_carriers = True    # a result read only for its shape may be an operand (store)
-    group_starts = ("elementwise",)  # roles of a group's first member
+    group_starts = ("elementwise", "row_dot")  # roles of a group's first member
+    fuses_rows = True               # rank-1 loops take matrix rows: `a @ v` and scale_rows(v, a)
     reads_unit_axes = True          # arrays with literal length-1 axes join groups (read at index 0)
 
     def __init__(self, fdef, namespace, param_kinds, parallel):
@@ -163,6 +168,10 @@ class Fuser:
                 and isinstance(stmt.targets[0], gast.Name)):
             return None
         target, value = stmt.targets[0].id, stmt.value
+        if self.fuses_rows and rank in (None, 1):
+            rows = self.row_member(stmt, target)
+            if rows is not None:
+                return rows
         if isinstance(value, gast.Call):
             special = self.special_member(stmt, target, rank)
             if special is not None:
@@ -182,6 +191,26 @@ class Fuser:
         if not any(self.rank(n) for n in leaves):
             return None
         return Member(stmt, target, "elementwise", value=value, rank=kind[1], letter=kind[0])
+
+    def row_member(self, stmt, target):
+        """`a @ v` (a matrix by a vector), whose element i a rank-1 loop computes from row i of `a`;
+        or scale_rows(v, a), whose row i it writes beside v's element i (vmap's per-example
+        gradients of `x @ w`): either way row i is read while it is in cache, not in a pass of its own."""
+        value = stmt.value
+        if isinstance(value, gast.BinOp) and isinstance(value.op, gast.MatMult):
+            role, operands = "row_dot", (value.left, value.right)
+        elif isinstance(value, gast.Call) and not value.keywords and len(value.args) == 2:
+            fn = resolve(value.func, self.ns)
+            role = "row_dot" if fn in _MATRIX_VECTOR else "scaled_rows" if fn in _ROW_SCALERS else None
+            operands = tuple(value.args)
+        else:
+            return None
+        if role is None or not all(isinstance(a, gast.Name) and self.letter(a.id) == "f" for a in operands):
+            return None
+        ranks = tuple(self.rank(a) for a in operands)
+        if ranks != ((2, 1) if role == "row_dot" else (1, 2)):
+            return None
+        return Member(stmt, target, role, rank=1, operands=tuple(a.id for a in operands))
 
     def special_member(self, stmt, target, rank):
         """Reductions, and the runtime helpers of gradients that act elementwise."""
@@ -303,6 +332,8 @@ class Fuser:
                                                         or self.reference_operand([member], member.rank) is None)) \
                         or not self.joins(members, member) or not later.allows_member(reads, member.target):
                     break
+                if member.role == "row_dot" and member.operands[1] in defined:
+                    break   # the product needs the whole vector, which the loop computes element by element
                 if member.role == "copy" and member.source not in defined:
                     # an alias of an outside array: materializing it would copy; binding the name
                     # before the group costs nothing, when no member so far reads or writes it
@@ -318,7 +349,7 @@ class Fuser:
                 deferred.extend(waiting)
                 pending, waiting = [], []
                 read_by_members |= reads
-                (reduced if member.role == "reduction" else defined).add(member.target)
+                (reduced if member.role in ("reduction", "scaled_rows") else defined).add(member.target)
                 end = k + 1
                 continue
             if members and self.hoistable(stmt):
@@ -368,7 +399,7 @@ class Fuser:
         defined_before_read = _defined_before_read(members)
         materialized = set()
         for m in members:
-            if m.role == "reduction":
+            if m.role in ("reduction", "scaled_rows"):
                 continue
             outside = self.reads.get(m.target, 0) - group_reads.get(m.target, 0)
             if (outside > 0 or m.target in defined_before_read) and not _rebound_before_read(m.target, after):
@@ -381,6 +412,7 @@ class Fuser:
         extents = [self.pool.fresh(f"n{k}") for k in range(rank)]
         index = [self.pool.fresh("ijklmn"[k] if k < 6 else f"i{k}") for k in range(rank)]
         ref = self.reference_operand(members, rank)
+        carrier = ref if self.rank(g.name(ref)) == rank else None   # not a matrix whose rows the loop walks
         setup = [g.assign(n, _subscript(_attr(ref, "shape"), [g.const(k)])) for k, n in enumerate(extents)]
 
         guards, deps = [], {}
@@ -440,9 +472,21 @@ class Fuser:
                         aliases.append(g.assign(m.target, g.name(m.source), loc))
                     else:
                         self.store(m, scalar_of[m.source], extents, index, deps, defined_before_read,
-                                   outputs, pre, body, ref if m.target in shape_only else None)
+                                   outputs, pre, body, carrier if m.target in shape_only else None)
                 continue
-            if m.broadcast is not None:
+            if m.role == "scaled_rows":
+                self.emit_scaled_rows(m, read(g.name(m.operands[0])), deps, extents, index, ref, guards, pre, body,
+                                      post, loc)
+                continue
+            if m.role == "row_dot":
+                matrix, vector = m.operands
+                self.guard_shape(guards, matrix, 1, extents, ref)
+                guards.append(gast.Compare(left=_subscript(_attr(matrix, "shape"), [g.const(1)]), ops=[gast.Eq()],
+                                           comparators=[_subscript(_attr(vector, "shape"), [g.const(0)])]))
+                deps[m.target] = frozenset(m.operands)
+                helper = bind_object(self.ns, self.pool, "row_dot", runtime.row_dot)
+                value = g.call(g.name(helper), [g.name(matrix), g.name(index[0]), g.name(vector)])
+            elif m.broadcast is not None:
                 v, x, axis, is_mean = m.broadcast
                 if x not in scalar_of:
                     self.guard_shape(guards, x, rank, extents, ref)
@@ -465,7 +509,7 @@ class Fuser:
             scalar_of[m.target] = scalar
             if m.target in materialized and last_def[m.target] is m:
                 self.store(m, scalar, extents, index, deps, defined_before_read, outputs, pre, body,
-                           ref if m.target in shape_only else None)
+                           carrier if m.target in shape_only else None)
         for target, array in outputs.items():
             if array != target:
                 post.append(g.assign(target, g.name(array)))
@@ -532,12 +576,37 @@ class Fuser:
 
     def reference_operand(self, members, rank):
         """An array operand of full rank read by the first member, with no axis of length 1 by
-        construction: it gives the loop's extents (None if the member reads none)."""
+        construction: it gives the loop's extents (None if the member reads none). A first
+        member `a @ v` gives the matrix, whose rows the loop walks."""
+        if members[0].role == "row_dot":
+            return members[0].operands[0]
         for n in gast.walk(members[0].stmt.value):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and self.rank(n) == rank \
                     and n.id not in self.unit_axes:
                 return n.id
         return None
+
+    def emit_scaled_rows(self, m, scale, deps, extents, index, ref, guards, pre, body, post, loc):
+        """Row i of scale_rows(v, a) written in iteration i, from v's element i."""
+        scales, matrix = m.operands
+        self.guard_shape(guards, matrix, 1, extents, ref)
+        deps[m.target] = deps.get(scales, frozenset({scales})) | {matrix}
+        if not isinstance(scale, gast.Name):   # read once: stores to the rows might alias it as far as LLVM knows
+            scalar = self.pool.fresh(f"{scales}_i")
+            body.append(g.assign(scalar, scale))
+            scale = g.name(scalar)
+        array = self.pool.fresh(f"{m.target}_rows")
+        width = _subscript(_attr(matrix, "shape"), [g.const(1)])
+        helper = bind_object(self.ns, self.pool, "fused_empty", runtime.fused_empty)
+        pre.append(g.assign(array, g.call(g.name(helper), [_tuple([g.name(extents[0]), width])]
+                                          + [g.name(d) for d in sorted(deps[m.target])])))
+        column = self.pool.fresh("j")
+        element = [g.name(index[0]), g.name(column)]
+        store = g.assign(_subscript(g.name(array), element, store=True),
+                         gast.BinOp(left=scale, op=gast.Mult(), right=_subscript(g.name(matrix), element)))
+        body.append(g.located(gast.For(target=g.name(column, store=True), iter=g.call(g.name("range"), [copy.deepcopy(width)]),
+                                       body=[store], orelse=[], type_comment=None), loc))
+        post.append(g.assign(m.target, g.name(array)))
 
     def guard_shape(self, guards, name, r, extents, ref, units=()):
         if name == ref:

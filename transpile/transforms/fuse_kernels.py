@@ -57,6 +57,7 @@ class KernelFuser(Fuser):
     group_starts = ("elementwise", "reduction")
     shares_shape_carriers = False  # shape-only results are device arrays of their own (allocation)
     reads_unit_axes = False        # a kernel's operands have the group's extents
+    fuses_rows = False             # a thread per element: a row's dot product stays a library call
 
     def __init__(self, fdef, namespace, param_kinds, filename, label, fuse):
         super().__init__(fdef, namespace, param_kinds, parallel=False)
