@@ -2,6 +2,7 @@
 import functools
 
 from . import tangents as tangents_check
+from .backends.subnormals import check_supported
 from .function import Transformed, as_spec
 from .ir import FunctionSpec
 from .pmapped import Pmapped
@@ -16,17 +17,27 @@ def _target_of(fun):
     return "python", {}
 
 
-def jit(fun=None, *, target="cpu", parallel=False, fastmath=False, cache=True, nogil=False, fuse=True):
+def jit(fun=None, *, target="cpu", parallel=False, fastmath=False, cache=True, nogil=False, fuse=True,
+        flush_subnormals=False):
     """Compile `fun` (a function or a transformed function) for `target`.
 
     `fuse` turns chains of elementwise NumPy operations into single loops (transforms/fuse.py).
+    `flush_subnormals` runs each call with subnormal floats read and written as zero, as XLA runs
+    JAX's CPU code (backends/subnormals.py).
     """
     if fun is None:
         return functools.partial(jit, target=target, parallel=parallel, fastmath=fastmath,
-                                 cache=cache, nogil=nogil, fuse=fuse)
+                                 cache=cache, nogil=nogil, fuse=fuse, flush_subnormals=flush_subnormals)
     options = dict(parallel=parallel, fastmath=fastmath, cache=cache, nogil=nogil, fuse=fuse)
+    if flush_subnormals:
+        if target == "cuda":
+            raise ValueError("flush_subnormals=True is for the cpu and python targets; on CUDA, "
+                             "tp.jit(..., target='cuda', fastmath=True) flushes subnormals (ftz)")
+        check_supported(parallel)
+        options["flush_subnormals"] = True
     if isinstance(fun, Pmapped):  # already compiled shard by shard: take the code options
-        return fun.with_options(dict(fastmath=fastmath, cache=cache, fuse=fuse))
+        return fun.with_options(dict(fastmath=fastmath, cache=cache, fuse=fuse,
+                                     **({"flush_subnormals": True} if flush_subnormals else {})))
     spec = as_spec(fun)
     if parallel:
         spec = _parallel_outer_vmap(spec)

@@ -12,6 +12,7 @@ from .analysis.kinds import STRUCTURED, kind_of_value
 from .assemble import build_module_source
 from .backends import TARGETS
 from .backends.cpu import compile_error
+from .backends.subnormals import flushing_subnormals
 from .entry import fast_entry
 from .errors import FusionFallbackWarning, TranspileError
 from .ir import FunctionSpec
@@ -100,6 +101,8 @@ class Generated:
         self.fused = FUSED_MARK in source
         self.module = module
         self.callable = TARGETS[target](module, entry, names, options)
+        if options.get("flush_subnormals"):
+            self.callable = flushing_subnormals(self.callable)
 
 
 class Transformed:
