@@ -6,6 +6,8 @@ axis broadcasts, so the NumPy statements must run instead).
 """
 import numpy as np
 
+from transpile.runtime import scale_rows
+
 
 def gauss_sum(x, r, s, y):
     return np.sum(np.exp(-(x - r) ** 2 / s) * y)
@@ -279,7 +281,8 @@ def added_into_then_not_read(x, y):
 
 
 def matvec_chain(x, r):
-    """`x @ r` and np.dot(x, r) in a chain: the loop computes each element from its row of x."""
+    """`x @ r` and np.dot(x, r) in a chain with nothing else reading rows of x: BLAS computes them
+    before the loop, which then vectorizes tanh across rows."""
     return np.tanh(x @ r) * 2.0 + np.dot(x, r)
 
 
@@ -287,10 +290,18 @@ def matvec_sum(x, r):
     return np.sum(np.exp(0.1 * (x @ r)) - 1.0)
 
 
-def matvec_of_a_result(x, r):
+def per_row_gradients(x, r):
+    """What vmap(grad) of a linear model becomes: each row's scalar from `x @ r`, then the row of x
+    scaled by it (scale_rows). One loop over rows reads each row once, for both."""
+    z = x @ r
+    return scale_rows(np.tanh(z) * 2.0 - z, x)
+
+
+def per_row_gradients_of_a_result(x, r):
     """The product needs all of `v`, which a loop of its own computes first."""
     v = np.sin(r) * 2.0
-    return np.exp(x @ v) + 1.0
+    z = x @ v
+    return scale_rows(np.exp(-z) + 1.0, x)
 
 
 ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_sum_axis1, col_sum_axis0,
@@ -301,10 +312,11 @@ ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_s
        power_arrays, negate_chain, divide_chain, loop_accumulate, branch_inside, keepdims_untouched,
        size_one_rows, vector_chain, row_cotangent, joined_arrays, helper_chain, priced, log_softmax_keepdims,
        logsumexp_reshaped, added_into_then_read, added_into_then_not_read, matvec_chain, matvec_sum,
-       matvec_of_a_result]
+       per_row_gradients, per_row_gradients_of_a_result]
 
-# chains that compute a matrix-vector product a row at a time (runtime.row_dot)
-MATRIX_VECTOR = [matvec_chain, matvec_sum, matvec_of_a_result]
+# chains with a matrix-vector product: a row at a time (runtime.row_dot) only beside scale_rows
+MATRIX_VECTOR = [matvec_chain, matvec_sum]
+ROWS_READ_ONCE = [per_row_gradients, per_row_gradients_of_a_result]
 
 # chains whose code gives an operand a length-1 axis: read at index 0 inside the fused loop
 UNIT_AXES = [log_softmax_keepdims, logsumexp_reshaped]

@@ -84,16 +84,20 @@ def test_size_zero_and_one_axes(fn, x_shape):
         _assert_same(tp.jit(fn)(*args), fn(*args), np.float64)
 
 
-@pytest.mark.parametrize("fn", cases.MATRIX_VECTOR, ids=lambda f: f.__name__)
-def test_matrix_vector_products_are_computed_a_row_at_a_time(fn):
-    """Each element of `x @ r` comes from its row of x inside the loop (row_dot), where the rest of
-    the chain uses it; with no rows, or a vector of the wrong length, the NumPy statements run."""
+@pytest.mark.parametrize("fn", cases.MATRIX_VECTOR + cases.ROWS_READ_ONCE, ids=lambda f: f.__name__)
+def test_matrix_vector_products(fn):
+    """`x @ r` stays one BLAS call before the loop, unless the loop also writes rows of x scaled
+    (scale_rows): then each element comes from its row inside the loop (row_dot), and the row is
+    written while it is in cache. With no rows, or a vector of the wrong length, NumPy's statements run."""
     compiled = tp.jit(fn)
     rng = np.random.default_rng(3)
     for rows in (4, 1, 0):
         x, r = rng.standard_normal((rows, 5)), rng.standard_normal(5)
         _assert_same(compiled(x, r), fn(x, r), np.float64)
-    assert "row_dot(x, i" in _source(compiled)
+    fused = _source(compiled).split("\ndef ")[1].split("else:")[0]
+    reads_rows_once = fn in cases.ROWS_READ_ONCE
+    assert ("row_dot(x, i" in fused) == reads_rows_once
+    assert ("for j in range(x.shape[1]):" in fused) == reads_rows_once
     with pytest.raises(ValueError):
         fn(np.ones((4, 3)), np.ones(5))
     with pytest.raises(ValueError):

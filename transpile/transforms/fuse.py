@@ -294,6 +294,8 @@ class Fuser:
         i = 0
         while i < len(block):
             members, hoisted, deferred, end = self.grow(block, i)
+            if _unshared_row_dots(members):
+                members, hoisted, deferred, end = self.grow(block, i, row_dots=False)
             if members and sum(m.role != "copy" for m in members) >= self.min_members:
                 out.extend(self.emit(members, hoisted, deferred + block[end:]) + deferred)
                 i = end
@@ -315,9 +317,9 @@ class Fuser:
         """May `member` extend the group `members` (already known to fit its rank)?"""
         return True
 
-    def grow(self, block, start):
+    def grow(self, block, start, row_dots=True):
         """The longest group starting at block[start]: (members, statements hoisted before it,
-        statements deferred after it, end index)."""
+        statements deferred after it, end index); with `row_dots` False, `a @ v` ends it."""
         members, hoisted, pending, deferred, waiting = [], [], [], [], []
         rank = None
         defined, reduced, read_by_members = set(), set(), set()
@@ -326,6 +328,8 @@ class Fuser:
         for k in range(start, len(block)):
             stmt = block[k]
             member = self.member(stmt, rank)
+            if member is not None and member.role == "row_dot" and not row_dots:
+                member = None
             if member is not None:
                 reads = _reads(stmt.value)
                 if reads & reduced or (not members and (member.role not in self.group_starts
@@ -799,6 +803,15 @@ class _Deferred:
     def allows_hoisting(self, reads, target):
         """May a statement move before the group (and so before the deferred statements)?"""
         return not reads & (self.bound | self.written) and target not in self.read | self.bound
+
+
+def _unshared_row_dots(members):
+    """Does the group compute `a @ v` a row at a time without also writing rows of `a` scaled
+    (scale_rows)? Then it reads each row of `a` once either way, and BLAS's product before the
+    loop is better: the loop over rows, holding a dot product, would not vectorize the rest of the
+    chain across rows (exp and log run one element at a time)."""
+    scaled = {m.operands[1] for m in members if m.role == "scaled_rows"}
+    return any(m.role == "row_dot" and m.operands[0] not in scaled for m in members)
 
 
 def _added_into(stmt, namespace):
