@@ -616,7 +616,7 @@ def test_an_adjoint_written_in_slices_passes_on_without_copies_once_complete():
     (views of) it, since nothing writes dg afterwards; dg keeps its own zeros."""
     x, w, bias = np.array([0.3, -0.2, 0.8]), np.linspace(0.5, 1.5, 6), np.linspace(-1.0, 1.0, 6)
     shown = tp.show(tp.grad(gates_of, argnums=(0, 1, 2)), x, w, bias)
-    assert "dg = zero_like(g)" in shown and "zero_like(bias)" not in shown and "dbias = dbias +" not in shown
+    assert "dg = adjoint_zero(g)" in shown and "adjoint_zero(bias)" not in shown and "dbias = dbias +" not in shown
     for target in ("python", "cpu"):
         check_against_differences(gates_of, (x, w, bias), (0, 1, 2),
                                   on(target, tp.grad(gates_of, argnums=(0, 1, 2)))(x, w, bias))
@@ -672,3 +672,35 @@ def test_data_dependent_loop_property(target, x):
     partial = np.cumsum(x * x)
     assume(np.all(np.abs(partial - 2.0) > 1e-4))  # else a step of the differences changes the trip count
     check_against_differences(gc.while_data_stop, (x,), 0, on(target, tp.grad(gc.while_data_stop))(x))
+
+
+# -- float32 ---------------------------------------------------------------------------------------
+
+def float32_meets_float64_in_a_loop(x):
+    """float32 x meets float64: np.zeros's default, and Python floats (Numba computes float32
+    array * 0.5 in float64). The adjoint of x gets contributions of both precisions in a loop."""
+    y = np.zeros(x.shape[0])
+    total = 0.0
+    for k in range(3):
+        y = y + x * 0.5
+        total = total + np.sum(np.sin(x) * k) + np.sum(y * x)
+    return total
+
+
+def float32_only(x):
+    u = x * x
+    return np.sum(np.tanh(u) * x)
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+@pytest.mark.parametrize("fn", [float32_meets_float64_in_a_loop, float32_only], ids=lambda f: f.__name__)
+def test_float32_arguments_get_float32_gradients(fn, target):
+    """As in JAX, a float32 argument's gradient is float32, whatever precision the code computes
+    in; its adjoint accumulates in float64 (adjoint_zero), so a loop carries one dtype."""
+    x = np.linspace(0.1, 1.0, 5)
+    got = on(target, tp.grad(fn))(x.astype(np.float32))
+    assert got.dtype == np.float32
+    want = tp.grad(fn)(x)
+    assert want.dtype == np.float64
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    check_against_differences(fn, (x,), 0, want)

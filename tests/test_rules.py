@@ -195,6 +195,7 @@ CASES = [
     (rt.scale_rows, [(A(3), A(3, 4))]),
     (rt.scale_rows_parallel, [(A(3), A(3, 4))]),
     (rt.matmul_rows_parallel, [(A(3, 4), A(4)), (A(5, 3), A(3, 2))]),
+    (rt.cast_like, [(A(3), A(3)), (A(2, 3), A(2, 3)), (S, S)]),
 ]
 
 

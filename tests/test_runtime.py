@@ -51,6 +51,14 @@ def zero_like(x):
     return rt.zero_like(x)
 
 
+def adjoint_zero(x):
+    return rt.adjoint_zero(x)
+
+
+def cast_like(v, x):
+    return rt.cast_like(v, x)
+
+
 def shaped_like(reference, a, b):
     """(the array for reference's shape, whether it is reference itself)"""
     carrier = rt.shaped_like(reference, a, b)
@@ -135,7 +143,7 @@ def concatenate_ravelled(a, b, i):
     return rt.concatenate_ravelled((a, b, i)), rt.concatenate_ravelled([a[0], b]), rt.concatenate_ravelled((b, b))
 
 
-TWINS = [concatenate_ravelled, add_into_vector, add_into_matrix, all_helpers, unbroadcast, broadcast_like, reshape_as, select, zero_like, reduce_sum, reduce_mean,
+TWINS = [concatenate_ravelled, add_into_vector, add_into_matrix, all_helpers, unbroadcast, broadcast_like, reshape_as, select, zero_like, adjoint_zero, cast_like, reduce_sum, reduce_mean,
          reduce_max, reduce_min, reduce_prod, adjoints, split_like, join_like, split_join_list, flip_axes,
          untranspose, dot_vjps, jacobian_pieces, shaped_like]
 
@@ -183,6 +191,18 @@ def test_zero_like_is_float(nb):
     assert rt.zero_like(np.arange(3)).dtype == np.float64
     assert rt.zero_like(np.ones(2, np.float32)).dtype == np.float32
     _same(nb.zero_like(np.arange(3)), np.zeros(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_adjoint_zero_is_at_least_float64_and_cast_like_gives_the_arguments_dtype(nb, dtype):
+    x = np.ones((2, 3), dtype)
+    for zero in (rt.adjoint_zero(x), nb.adjoint_zero(x)):
+        _same(zero, np.zeros((2, 3)))
+        assert zero.dtype == np.float64
+    v = np.full((2, 3), 1.0 + 2.0 ** -30)
+    for cast in (rt.cast_like(v, x), nb.cast_like(v, x)):
+        assert cast.dtype == (np.float32 if dtype == np.float32 else np.float64)
+        np.testing.assert_array_equal(cast, v.astype(cast.dtype))
 
 
 def test_add_into_adds_in_place_as_numpy_would_into_a_copy(nb):

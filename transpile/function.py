@@ -178,25 +178,30 @@ class Transformed:
         except TypingError as exc:
             if not generated.fused or USER_MESSAGE in str(exc):  # ours: a deliberate error, not fusion's
                 raise compile_error(generated.path, exc) from None
-            return self._unfused(generated, args)(*args)
+            return self._run_unfused(generated, args)
         if self._entries_written < _ENTRY_REWRITES:
             self._entries_written += 1
             self._entry = fast_entry(self._signature, self.__name__, args, generated.callable, self._call) or self._call
         return result
 
-    def _unfused(self, generated, args):
-        """The same code without fusion, for a fused module Numba cannot type (a fusion bug: warn)."""
+    def _run_unfused(self, generated, args):
+        """The same code without fusion, for a fused module Numba cannot type: a fusion bug (warn),
+        unless the unfused code does not type either (the generated code's own error, explained)."""
+        unfused = Generated(generated.spec, self.target, {**self.options, "fuse": False})
+        try:
+            result = unfused.callable(*args)
+        except TypingError as exc:
+            raise compile_error(unfused.path, exc) from None
         warnings.warn(FusionFallbackWarning(
             f"{self.__name__}: Numba could not compile the fused code in {generated.path}; running it "
             "unfused (tp.jit(..., fuse=False) silences this). Please report it with that file."), stacklevel=3)
-        unfused = Generated(generated.spec, self.target, {**self.options, "fuse": False})
         self._entry = self._call
         with self._lock:
             for table in (self._by_kinds, self._by_scalar_types):
                 for key, value in list(table.items()):
                     if value is generated:
                         table[key] = unfused
-        return unfused.callable
+        return result
 
     def _refuse(self, args, kinds):
         """A TypeError naming the first argument that is no number, array of numbers or pytree of them."""

@@ -51,9 +51,16 @@ def compile_error(generated_file, exc):
     ours = [line for line in message.splitlines() if USER_MESSAGE in line]
     if ours:
         first = ours[0][ours[0].index(USER_MESSAGE) + len(USER_MESSAGE):].strip()
-    else:
-        first = message.strip().splitlines()[0] if message.strip() else "typing failed"
-    return CompileError(
-        f"Numba cannot compile the generated code for {where or 'this function'}: {first}",
-        hint=f"Generated source: {generated_file}. Use tp.jit(..., target='python') to run it "
-             "as Python, or rewrite the line with supported NumPy calls.")
+    else:   # Numba's first line names its pipeline stage; the next one says what failed
+        said = [line.strip() for line in message.splitlines() if line.strip() and not line.startswith("Failed in ")]
+        first = said[0] if said else "typing failed"
+    hint = "Use tp.jit(..., target='python') to run it as Python, or rewrite the line with supported NumPy calls."
+    if _MIXED_PRECISION.search(message):
+        hint = ("An array changes between float32 and float64 around a loop: float32 inputs meet float64 arrays "
+                "(np.zeros(n) is float64) or Python floats (Numba computes float32 array * 0.5 in float64). Give "
+                "them one dtype: np.zeros(n, dtype=x.dtype), or pass float64 arrays.")
+    return CompileError(f"Numba cannot compile the generated code for {where or 'this function'}: {first}",
+                        hint=f"Generated source: {generated_file}. {hint}")
+
+
+_MIXED_PRECISION = re.compile(r"Cannot unify array\(float(32|64).*array\(float(32|64)")

@@ -54,6 +54,7 @@ for _fn in (np.matmul, np.dot, rt.matmul, rt.matmul_rows_parallel):
     BATCH_RULES[_fn] = ("matmul",)
 BATCH_RULES[rt.grad_seed] = ("one",)
 BATCH_RULES[rt.unbroadcast] = ("unbroadcast",)
+BATCH_RULES[rt.cast_like] = ("elementwise", rt.cast_like)
 BATCH_RULES[rt.dot_vjp_a] = ("scale", {(0, 1, 1): ("v", "b")})
 BATCH_RULES[rt.dot_vjp_b] = ("scale", {(0, 1, 1): ("v", "a")})
 

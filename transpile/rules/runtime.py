@@ -52,12 +52,13 @@ defrule(rt.matmul, "a, b", vjp=["dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"], jvp
 
 # Jacobian assembly (transforms/jacobian.py)
 defrule(rt.flat_values, "v", vjp=["reshape_as(g, v)"], jvp=["flat_values(t_v)"])
+defrule(rt.cast_like, "v, x", vjp=["cast_like(g, v)", None], jvp=["cast_like(t_v, x)", None])
 defrule(rt.jacobian_shaped, "matrix, out, x", vjp=["reshape_as(g, matrix)"], jvp=["jacobian_shaped(t_matrix, out, x)"])
 
 # a list tape's restore: the tangent list tape is restored alongside
 defcarrier(rt.tape_restore, "stack, current", jvp="tape_restore(t_stack, t_current)")
 
 # shape_stand_in, shape_restore: values saved and restored only for their shape
-nondiff(rt.zero_like, rt.shape_stand_in, rt.shape_restore, rt.balanced_eq, rt.chooser_weights, rt.reduced_size, rt.hstack_axis, rt.eye_like,
+nondiff(rt.zero_like, rt.adjoint_zero, rt.shape_stand_in, rt.shape_restore, rt.balanced_eq, rt.chooser_weights, rt.reduced_size, rt.hstack_axis, rt.eye_like,
         rt.stop_gradient, rt.grad_seed, rt.new_tape, rt.range_length, rt.batch_alloc, rt.check_batch_size,
         rt.flat_size, rt.basis_vector)

@@ -4,6 +4,7 @@ Results may share memory with an argument: generated code must not write into th
 A "scalar" is a Python/NumPy number (a Numba Number); a 0-d array is an array.
 """
 import numpy as np
+from numba.core import types
 from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 from numba.np.numpy_support import as_dtype
@@ -40,6 +41,37 @@ def _zero_like(x):
         return lambda x: np.zeros(x.shape, dtype)
     zero = dtype.type(0)
     return lambda x: zero
+
+
+def adjoint_zero(x):
+    """The zero that reverse mode starts a float array's adjoint from: x's shape, at least float64.
+
+    Contributions to an adjoint come in the precision of the values they were computed from, and
+    float32 code meets float64 (np.zeros defaults to it; Numba computes float32 array * 0.5 in
+    float64). An adjoint kept in float32 would change dtype at its first float64 contribution,
+    which a loop cannot carry; kept in float64 it never changes (cast_like rounds the result)."""
+    return np.zeros(np.shape(x), np.result_type(_float_dtype(x), np.float64))
+
+
+@overload(adjoint_zero)
+def _adjoint_zero(x):
+    dtype = np.result_type(float_dtype(x), np.float64)
+    return lambda x: np.zeros(x.shape, dtype)
+
+
+def cast_like(v, x):
+    """The gradient `v` in the dtype of its float array argument `x`, as JAX returns it."""
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f" and isinstance(v, np.ndarray) and v.dtype != x.dtype:
+        return v.astype(x.dtype)
+    return v
+
+
+@overload(cast_like)
+def _cast_like(v, x):
+    if is_array(v) and is_array(x) and isinstance(x.dtype, types.Float) and v.dtype != x.dtype:
+        dtype = as_dtype(x.dtype)
+        return lambda v, x: v.astype(dtype)
+    return lambda v, x: v
 
 
 def reshape_as(v, x):

@@ -30,7 +30,7 @@ from ..analysis.kinds import infer
 from ..analysis.names import NamePool, all_names, bind_object, resolve
 
 # calls whose array result is new memory: it shares nothing with the call's arguments
-_FRESH = {runtime.saved_copy, runtime.zero_like, runtime.fused_empty, runtime.new_tape}
+_FRESH = {runtime.saved_copy, runtime.zero_like, runtime.adjoint_zero, runtime.fused_empty, runtime.new_tape}
 _READ_ONLY_METHODS = {"copy", "reshape", "ravel", "flatten", "transpose", "swapaxes", "squeeze", "astype", "view",
                       "sum", "mean", "prod", "max", "min", "std", "var", "cumsum", "cumprod", "dot", "item", "all",
                       "any", "argmax", "argmin", "conj", "conjugate", "round", "clip", "nonzero", "tolist", "pop"}

@@ -161,7 +161,11 @@ class Reverse:
                 seed = g.name(seed_name)
             stmts.append(g.assign(dout, gast.BinOp(left=g.name(dout), op=gast.Add(), right=seed), loc))
         stmts += backward
-        grads = [g.name(self.adj(w)) for w in self.wrt]
+        grads = []
+        for w in self.wrt:
+            grad, cast = self._in_argument_dtype(w, loc)
+            grads.append(grad)
+            stmts += cast
         stmts += self._return(grads, value_name, aux_name, loc)
         self.fdef.body = self._first_contributions_assign(stmts)
         return self.fdef
@@ -273,6 +277,18 @@ class Reverse:
             return bool(shared) and (not top or written_from(rest, shared))
 
         return visit(block, True)
+
+    def _in_argument_dtype(self, w, loc):
+        """The gradient of argument `w` (a name, and the statement casting it): for a float array
+        (never rebound, so `w` is the argument here), in its dtype, as JAX gives it; the adjoint
+        itself may be wider (adjoint_zero)."""
+        kind = self.kinds.get(w)
+        stored = any(isinstance(n, gast.Name) and n.id == w and isinstance(n.ctx, gast.Store)
+                     for n in gast.walk(self.fdef))
+        if stored or not (isinstance(kind, tuple) and kind[0] == "f" and kind[1]):
+            return g.name(self.adj(w)), []
+        grad = self.pool.fresh(f"grad_{w}")
+        return g.name(grad), [g.assign(grad, g.call(self.helper("cast_like"), [g.name(self.adj(w)), g.name(w)]), loc)]
 
     def _return(self, grads, value_name, aux_name, loc):
         out = []
@@ -491,9 +507,13 @@ class Reverse:
         return scopes
 
     def _zero_of(self, name):
-        """`0.0` for a known float scalar, else `zero_like(name)`."""
-        if self.kinds.get(name) == ("f", 0):
+        """`0.0` for a known float scalar, `adjoint_zero(name)` (at least float64) for a float array,
+        else `zero_like(name)`."""
+        kind = self.kinds.get(name)
+        if kind == ("f", 0):
             return g.const(0.0)
+        if isinstance(kind, tuple) and kind[0] == "f" and kind[1]:
+            return g.call(self.helper("adjoint_zero"), [g.name(name)])
         return g.call(self.helper("zero_like"), [g.name(name)])
 
     def _inits(self, names, loc):
