@@ -267,15 +267,18 @@ def test_per_example_gradients_read_each_example_once(parallel):
     assert "scale_rows" not in fused and ("prange(n0)" in fused) == parallel
 
 
+@pytest.mark.parametrize("rows", [B, 1000], ids=["one block", "15 blocks"])
 @pytest.mark.parametrize("w", [rand(4), rand(4, 3)], ids=["vector", "matrix"])
-def test_batched_matrix_products_split_their_rows_over_the_cores_under_parallel_jit(w):
+def test_batched_matrix_products_split_their_rows_over_the_cores_under_parallel_jit(w, rows):
     """x @ w for a batch of rows x is one BLAS call, which runs on one core; under jit(parallel=True)
-    each core multiplies a block of rows (matmul_rows_parallel; its derivative rules: test_rules.py)."""
-    x = rand(B, 4)
+    the cores multiply blocks of rows (matmul_rows_parallel; its derivative rules: test_rules.py),
+    and the compiled code can still be cached (it does not ask Numba for the thread count)."""
+    x = rand(rows, 4)
     bias = rand(*w.shape[1:]) if w.ndim == 2 else 0.5
     batched = tp.jit(tp.vmap(vc.affine, in_axes=(0, None, None), method="vectorize"), parallel=True)
     assert_tree_close(batched(x, w, bias), x @ w + bias)
     assert "matmul_rows_parallel(x, w)" in generated_source(batched)
+    assert batched.cache_info()["numba_cacheable"]
     serial = tp.vmap(vc.affine, in_axes=(0, None, None), method="vectorize")
     assert "matmul_rows_parallel(" not in tp.show(tp.jit(serial), x, w, bias)
 

@@ -278,6 +278,9 @@ class Transformed:
         if hasattr(dispatcher, "stats"):
             info["numba_cache_hits"] = sum(dispatcher.stats.cache_hits.values())
             info["numba_cache_misses"] = sum(dispatcher.stats.cache_misses.values())
+            # Numba writes no cache file for code holding run-time addresses (ctypes pointers)
+            info["numba_cacheable"] = not any(compiled.library.has_dynamic_globals
+                                              for compiled in dispatcher.overloads.values())
         return info
 
     def __repr__(self):

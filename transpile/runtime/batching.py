@@ -1,7 +1,6 @@
 """Helpers that vmapped code calls: allocate batched outputs, check batch sizes, move batch axes."""
 import math
 
-import numba
 import numpy as np
 from numba import prange
 from numba.core import types
@@ -152,6 +151,10 @@ def _row_dot(a, i, v):
     return impl
 
 
+ROWS_PER_BLOCK = 64   # a BLAS call per block: enough rows that its overhead is small
+MAX_BLOCKS = 64       # enough blocks to share out evenly over the threads of one machine
+
+
 def matmul_rows_parallel(a, b):
     """a @ b for a 2-D `a` whose rows are examples, as one BLAS product per core on a block of rows:
     vmap's vectorized `x @ w` under jit(parallel=True), which one BLAS call would run on one core."""
@@ -177,7 +180,9 @@ def _matmul_rows_parallel(a, b):
         n, width = a.shape
         out = allocate(n, b)
         flat_a = a.ravel()
-        blocks = max(1, min(numba.get_num_threads(), n))
+        # blocks of at least ROWS_PER_BLOCK rows, at most MAX_BLOCKS of them, whatever the thread count:
+        # numba.get_num_threads() here would make every caller uncacheable (a ctypes pointer)
+        blocks = max(1, min(MAX_BLOCKS, n // ROWS_PER_BLOCK))
         for k in prange(blocks):
             lo, hi = k * n // blocks, (k + 1) * n // blocks
             if hi > lo:
