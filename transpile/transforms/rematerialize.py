@@ -22,9 +22,6 @@ from ..runtime import SHAPE_ONLY_ARGS, add_into
 from .templates import substitute
 
 MAX_OPERATIONS = 12
-# matrix products that fusion takes into a loop over rows only beside a row scaling (fuse.row_member):
-# as a rule they stay library calls between loops, so they count as group boundaries here
-_ROW_ROLES = ("row_dot", "scaled_rows")
 _METADATA = ("shape", "ndim", "size", "dtype")
 _FRESH_VALUES = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)   # values that are new arrays
 
@@ -43,8 +40,7 @@ def rematerialize(body, fuser, params):
     for stmt in body:
         simple = isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)
         if not (simple and fuser.rank(stmt.targets[0]) and fuser.elementwise(stmt.value, "f")):
-            member = fuser.member(stmt, None) if simple else None
-            if not (simple and (fuser.hoistable(stmt) or member is not None and member.role not in _ROW_ROLES)):
+            if not (simple and (fuser.hoistable(stmt) or fuser.member(stmt, None) is not None)):
                 boundaries += 1
             out.append(stmt)
             continue
