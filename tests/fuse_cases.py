@@ -304,6 +304,15 @@ def per_row_gradients_of_a_result(x, r):
     return scale_rows(np.exp(-z) + 1.0, x)
 
 
+def recomputed_into_one_statement(r, y):
+    """`a` is recomputed in the one statement that reads it past the matrix products (rematerialize):
+    that statement alone holds three array operations, enough for a loop."""
+    a = np.exp(-r) * 0.5
+    m = (y @ r) @ y
+    b = a + m
+    return y @ b
+
+
 ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_sum_axis1, col_sum_axis0,
        column_broadcast, column_sum, scalar_only, where_relu, where_two_arrays, clip_like, compare_count,
        logical_mask, predicate_output, max_reduction, min_reduction_axis, max_axis1, prod_reduction,
@@ -312,7 +321,7 @@ ALL = [gauss_sum, poly, trig_chain, exp_log, softplus_mean, row_broadcast, row_s
        power_arrays, negate_chain, divide_chain, loop_accumulate, branch_inside, keepdims_untouched,
        size_one_rows, vector_chain, row_cotangent, joined_arrays, helper_chain, priced, log_softmax_keepdims,
        logsumexp_reshaped, added_into_then_read, added_into_then_not_read, matvec_chain, matvec_sum,
-       per_row_gradients, per_row_gradients_of_a_result]
+       per_row_gradients, per_row_gradients_of_a_result, recomputed_into_one_statement]
 
 # chains with a matrix-vector product: a row at a time (runtime.row_dot) only beside scale_rows
 MATRIX_VECTOR = [matvec_chain, matvec_sum]

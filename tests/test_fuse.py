@@ -104,6 +104,17 @@ def test_matrix_vector_products(fn):
         compiled(np.ones((4, 3)), np.ones(5))
 
 
+def test_one_statement_holding_several_operations_is_a_loop():
+    """What counts toward a loop is array operations, not statements: rematerialization can leave one
+    statement with three (`np.exp(-r) * 0.5 + m`), which NumPy would run as three passes."""
+    compiled = tp.jit(cases.recomputed_into_one_statement)
+    rng = np.random.default_rng(4)
+    r, y = rng.standard_normal(5), rng.standard_normal((4, 5))
+    _assert_same(compiled(r, y), cases.recomputed_into_one_statement(r, y), np.float64)
+    fused = _source(compiled).split("\ndef ")[1].split("else:")[0]
+    assert "vector_exp(-r[i" in fused and "1 array statement in one pass" in fused
+
+
 def test_empty_max_raises_like_numpy():
     x = np.zeros((0, 5))
     with pytest.raises(ValueError):

@@ -296,7 +296,7 @@ class Fuser:
             members, hoisted, deferred, end = self.grow(block, i)
             if _unshared_row_dots(members):
                 members, hoisted, deferred, end = self.grow(block, i, row_dots=False)
-            if members and sum(m.role != "copy" for m in members) >= self.min_members:
+            if members and sum(map(_operations, members)) >= self.min_members:
                 out.extend(self.emit(members, hoisted, deferred + block[end:]) + deferred)
                 i = end
                 continue
@@ -556,7 +556,7 @@ class Fuser:
         return statements
 
     def note_text(self, members, guards):
-        return (f"{FUSED_MARK} {len(members)} array statements in one pass over memory"
+        return (f"{FUSED_MARK} {len(members)} array statement{'s' if len(members) > 1 else ''} in one pass over memory"
                 + (" (the NumPy statements after `else` run where shapes broadcast)" if guards else ""))
 
     def store(self, m, scalar, extents, index, deps, defined_before_read, outputs, pre, body, shape_of=None):
@@ -803,6 +803,16 @@ class _Deferred:
     def allows_hoisting(self, reads, target):
         """May a statement move before the group (and so before the deferred statements)?"""
         return not reads & (self.bound | self.written) and target not in self.read | self.bound
+
+
+def _operations(member):
+    """The array operations a member performs: one statement may hold several where
+    rematerialization has written a recomputed expression into it."""
+    if member.role == "copy":
+        return 0
+    if member.value is None:
+        return 1
+    return max(1, sum(isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Call)) for n in gast.walk(member.value)))
 
 
 def _unshared_row_dots(members):
