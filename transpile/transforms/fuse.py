@@ -27,7 +27,7 @@ from .. import runtime
 from ..analysis.kinds import SHAPE, infer
 from ..analysis.names import NamePool, all_names, bind_object, resolve
 from .accumulate import accumulate_in_place
-from .rematerialize import rematerialize
+from .rematerialize import operations, rematerialize
 
 # ufuncs with a scalar form under Numba, by the dtype letter of their array operands' result
 _ARITHMETIC_UFUNCS = {
@@ -296,7 +296,7 @@ class Fuser:
             members, hoisted, deferred, end = self.grow(block, i)
             if _unshared_row_dots(members):
                 members, hoisted, deferred, end = self.grow(block, i, row_dots=False)
-            if members and sum(map(_operations, members)) >= self.min_members:
+            if members and sum(map(_member_operations, members)) >= self.min_members:
                 out.extend(self.emit(members, hoisted, deferred + block[end:]) + deferred)
                 i = end
                 continue
@@ -805,14 +805,12 @@ class _Deferred:
         return not reads & (self.bound | self.written) and target not in self.read | self.bound
 
 
-def _operations(member):
+def _member_operations(member):
     """The array operations a member performs: one statement may hold several where
     rematerialization has written a recomputed expression into it."""
     if member.role == "copy":
         return 0
-    if member.value is None:
-        return 1
-    return max(1, sum(isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Call)) for n in gast.walk(member.value)))
+    return 1 if member.value is None else max(1, operations(member.value))
 
 
 def _unshared_row_dots(members):

@@ -52,9 +52,9 @@ def rematerialize(body, fuser, params):
             stmt = gast.copy_location(gast.Assign(targets=stmt.targets, value=value, type_comment=None), stmt)
         if stable(target) and all(stable(name) for name in _reads(value)) and fuser.letter(target) == "f":
             expanded = substitute(value, {name: recipe for name, (recipe, _) in recipes.items()})
-            if _operations(expanded) <= MAX_OPERATIONS:   # in terms of names that are not recomputed
+            if operations(expanded) <= MAX_OPERATIONS:   # in terms of names that are not recomputed
                 recipes[target] = (expanded, boundaries)
-            elif _operations(value) <= MAX_OPERATIONS:
+            elif operations(value) <= MAX_OPERATIONS:
                 recipes[target] = (value, boundaries)
         out.append(stmt)
     return out
@@ -145,5 +145,6 @@ def _calls(node):
     return any(isinstance(n, gast.Call) for n in gast.walk(node))
 
 
-def _operations(node):
+def operations(node):
+    """The array operations an expression performs (each BinOp, UnaryOp, Call and Compare)."""
     return sum(isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call, gast.Compare)) for n in gast.walk(node))
