@@ -114,6 +114,10 @@ def dot_vjps(v, a, b):
     return rt.dot_vjp_a(v, a, b), rt.dot_vjp_b(v, a, b), rt.eye_like(np.ones((2, 3)))
 
 
+def summed_dot_vjp_a(v, a, b, like):
+    return rt.summed_dot_vjp_a(v, a, b, like)
+
+
 def jacobian_pieces(out, x):
     n, m = rt.flat_size(out), rt.flat_size(x)
     matrix = np.arange(n * m * 1.0).reshape(n, m)
@@ -145,7 +149,7 @@ def concatenate_ravelled(a, b, i):
 
 TWINS = [concatenate_ravelled, add_into_vector, add_into_matrix, all_helpers, unbroadcast, broadcast_like, reshape_as, select, zero_like, adjoint_zero, cast_like, reduce_sum, reduce_mean,
          reduce_max, reduce_min, reduce_prod, adjoints, split_like, join_like, split_join_list, flip_axes,
-         untranspose, dot_vjps, jacobian_pieces, shaped_like]
+         untranspose, dot_vjps, summed_dot_vjp_a, jacobian_pieces, shaped_like]
 
 
 @pytest.fixture(scope="module")
@@ -469,6 +473,21 @@ def test_dot_vjps_are_adjoint(nb, ranks):
     np.testing.assert_allclose(np.sum(db * b), np.sum(v * out))
     if 0 not in ranks:  # Numba's np.dot takes arrays only
         _same(nb.dot_vjps(v, a, b), (da, db, np.eye(2, 3)))
+
+
+@pytest.mark.parametrize("shapes", [[(5, 2), (5, 3), (3, 2), (3,)], [(5,), (5, 3), (3,), (3,)], [(5, 2), (5, 3), (3, 2), (1,)],
+                                    [(5, 2), (5, 3), (3, 2), ()], [(5, 2), (5, 3), (3, 2), (1, 3)], [(5, 2), (5, 3), (3, 2), (5, 3)],
+                                    [(3,), (2,), (2, 3), (2,)]],
+                         ids=["matrix-rows", "vector-rows", "to-one", "to-scalar", "keepdims", "no-sum", "vector-matrix"])
+def test_summed_dot_vjp_a_is_the_summed_cotangent(nb, shapes):
+    """Summing rows before the product gives unbroadcast(dot_vjp_a(...)), in Python and compiled."""
+    rng = np.random.default_rng(len(shapes[0]) + len(shapes[3]))
+    v, a, b, like = (rng.normal(size=s) if s else float(rng.normal()) for s in shapes)
+    want = rt.unbroadcast(rt.dot_vjp_a(v, a, b), like)
+    np.testing.assert_allclose(rt.summed_dot_vjp_a(v, a, b, like), want, rtol=1e-13)
+    got = nb.summed_dot_vjp_a(v, a, b, like)
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_allclose(got, want, rtol=1e-13)
 
 
 def test_shape_only_args_name_helpers():

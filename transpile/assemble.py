@@ -29,6 +29,7 @@ from .transforms.fuse import NOTE, fuse_loops
 from .transforms.inline import inline_helpers
 from .transforms.lower import lower_for_numba
 from .transforms.pool_tapes import pool_tapes
+from .transforms.summed_products import sum_before_products
 
 LIBRARY_PREFIXES = ("numpy", "math", "builtins", "numba", "transpile.")
 _MARKER = "__transpile_line__"
@@ -111,6 +112,7 @@ class ModuleBuilder:
         if self.fuse:
             fdef, namespace = inline_helpers(fdef, namespace, ir.filename,
                                              lambda name: _helper_ir(namespace[name], callee_kinds.get(name)))
+            fdef, namespace = sum_before_products(fdef, namespace)
             fdef, namespace = fuse_loops(fdef, namespace, spec.kinds, self.parallel)
         fdef, namespace = lower_for_numba(fdef, namespace)
         if self.keep_tapes:

@@ -27,7 +27,7 @@ _PREDICATES = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, n
 
 # adjoint helpers of the runtime -> the argument whose shape their float result takes
 _SHAPED_BY = {rt.zero_like: 0, rt.adjoint_zero: 0, rt.cast_like: 1, rt.shape_stand_in: 0, rt.unbroadcast: 1, rt.broadcast_like: 1, rt.reshape_as: 1, rt.sum_vjp: 1,
-              rt.mean_vjp: 1, rt.dot_vjp_a: 1, rt.dot_vjp_b: 2, rt.chooser_weights: 0, rt.tape_restore: 1, rt.shape_restore: 1,
+              rt.mean_vjp: 1, rt.dot_vjp_a: 1, rt.dot_vjp_b: 2, rt.summed_dot_vjp_a: 3, rt.chooser_weights: 0, rt.tape_restore: 1, rt.shape_restore: 1,
               rt.untranspose: 0, rt.erf_elementwise: 0}
 _AXIS_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, rt.reduce_sum, rt.reduce_mean,
                     rt.reduce_prod, rt.reduce_max, rt.reduce_min}

@@ -1,6 +1,7 @@
 """Derivative rules of the runtime helpers that templates call, so generated code can itself be
 differentiated. Most helpers are linear in their first argument and come in transpose pairs:
-unbroadcast/broadcast_like, sum_vjp/reduce_sum, split_like/join_like, dot_vjp_a/np.dot."""
+unbroadcast/broadcast_like, sum_vjp/reduce_sum, split_like/join_like, dot_vjp_a/np.dot
+(summed_dot_vjp_a is dot_vjp_a summed down to a broadcast operand)."""
 import numpy as np
 
 from .. import runtime as rt
@@ -29,6 +30,8 @@ defrule(rt.split_like, "v, arrays, axis", vjp=["join_like(g, v, axis)"], jvp=["s
 defrule(rt.join_like, "*pieces, v, axis", vjp=["split_like(g, pieces, axis)"], jvp=["join_like(t_pieces, v, axis)"])
 defrule(rt.dot_vjp_a, "v, a, b", vjp=["np.dot(g, b)", None, "dot_vjp_b(v, g, b)"],
         jvp=["dot_vjp_a(t_v, a, b)", None, "dot_vjp_a(v, a, t_b)"])
+defrule(rt.summed_dot_vjp_a, "v, a, b, like", vjp=["np.dot(broadcast_like(g, a), b)", None, "dot_vjp_b(v, broadcast_like(g, a), b)", None],
+        jvp=["summed_dot_vjp_a(t_v, a, b, like)", None, "summed_dot_vjp_a(v, a, t_b, like)", None])
 defrule(rt.dot_vjp_b, "v, a, b", vjp=["np.dot(a, g)", "dot_vjp_a(v, a, g)", None],
         jvp=["dot_vjp_b(t_v, a, b)", "dot_vjp_b(v, t_a, b)", None])
 defrule(rt.saved_copy, "value", vjp=["g"], jvp=["saved_copy(t_value)"])

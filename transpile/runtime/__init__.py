@@ -22,7 +22,7 @@ from .batching import (
 from .broadcast import adjoint_zero, balanced_eq, broadcast_like, cast_like, reshape_as, select, unbroadcast, zero_like
 from .fused import fused_cast, fused_empty, shaped_like
 from .jacobian import basis_vector, flat_size, flat_values, jacobian_shaped
-from .linalg import dot_vjp_a, dot_vjp_b, eye_like, matmul
+from .linalg import dot_vjp_a, dot_vjp_b, eye_like, matmul, summed_dot_vjp_a
 from .markers import stop_gradient
 from .numpy_twins import concatenate_ravelled, inner, reduce_std, reduce_var, squeeze_axes
 from .pooled_tape import give_back_tape, take_tape
@@ -52,7 +52,7 @@ from .tape import (
 from .vector_math import vector_erf, vector_exp, vector_log, vector_tanh
 
 __all__ = [
-    "add_into", "adjoint_zero", "balanced_eq", "cast_like", "batch_alloc", "batch_broadcast", "broadcast_like", "check_batch_size", "chooser_weights", "dot_vjp_a", "dot_vjp_b", "erf_elementwise",
+    "add_into", "adjoint_zero", "balanced_eq", "cast_like", "batch_alloc", "batch_broadcast", "broadcast_like", "check_batch_size", "chooser_weights", "dot_vjp_a", "dot_vjp_b", "summed_dot_vjp_a", "erf_elementwise",
     "eye_like", "flip_axes", "grad_seed", "hstack_axis", "join_like", "matmul", "matmul_rows_parallel", "mean_vjp", "move_axis", "new_tape", "prange",
     "prod_others", "range_length", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reduced_size",
     "reshape_as", "row_dot", "saved_copy", "shape_restore", "shape_stand_in", "scale_rows", "scale_rows_parallel", "select", "split_like", "stop_gradient", "sum_vjp", "tape_reserve",
@@ -69,6 +69,6 @@ __all__ = [
 SHAPE_ONLY_ARGS = {
     zero_like: (0,), adjoint_zero: (0,), cast_like: (1,), shape_stand_in: (0,), shape_restore: (1,), reshape_as: (1,), unbroadcast: (1,), broadcast_like: (1,),
     sum_vjp: (1,), mean_vjp: (1,), reduced_size: (0,), hstack_axis: (0,),
-    split_like: (1,), join_like: (1,), dot_vjp_a: (1,), dot_vjp_b: (2,), eye_like: (0,),
+    split_like: (1,), join_like: (1,), dot_vjp_a: (1,), dot_vjp_b: (2,), summed_dot_vjp_a: (1, 3), eye_like: (0,),
     jacobian_shaped: (1, 2),
 }

@@ -55,6 +55,39 @@ def _dot_vjp_b(v, a, b):
             (1, 2): lambda v, a, b: np.outer(a, v), (2, 2): lambda v, a, b: np.dot(a.T, v)}[ranks]
 
 
+def summed_dot_vjp_a(v, a, b, like):
+    """unbroadcast(dot_vjp_a(v, a, b), like), summing v's rows before the product where `like` has
+    at most one axis: the rows of v @ b.T add up to b @ (sum of v's rows), a matrix-vector product."""
+    ranks = (np.ndim(a), np.ndim(b))
+    if np.ndim(v) == 2 and np.ndim(like) <= 1 and ranks == (2, 2):
+        return unbroadcast(np.dot(b, np.sum(v, axis=0)), like)
+    if np.ndim(v) == 1 and np.ndim(like) <= 1 and ranks == (2, 1):
+        return unbroadcast(np.sum(v) * b, like)
+    return unbroadcast(dot_vjp_a(v, a, b), like)
+
+
+@register_jitable
+def _column_sums(v):
+    """np.sum(v, axis=0) for a 2-D v, a row at a time (Numba's axis sum strides down columns)."""
+    sums = np.zeros(v.shape[1], dtype=v.dtype)
+    for i in range(v.shape[0]):
+        for j in range(v.shape[1]):
+            sums[j] += v[i, j]
+    return sums
+
+
+@overload(summed_dot_vjp_a)
+def _summed_dot_vjp_a(v, a, b, like):
+    ranks = _ranks(a, b)
+    like_rank = like.ndim if is_array(like) else 0
+    v_rank = v.ndim if is_array(v) else 0
+    if v_rank == 2 and like_rank <= 1 and ranks == (2, 2):
+        return lambda v, a, b, like: unbroadcast(np.dot(b, _column_sums(v)), like)
+    if v_rank == 1 and like_rank <= 1 and ranks == (2, 1):
+        return lambda v, a, b, like: unbroadcast(np.sum(v) * b, like)
+    return lambda v, a, b, like: unbroadcast(dot_vjp_a(v, a, b), like)
+
+
 def eye_like(a):
     """Float identity matrix of a's (2-D) shape: the derivative of np.trace."""
     return np.eye(a.shape[0], a.shape[1], dtype=_float_dtype(a))

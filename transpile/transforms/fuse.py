@@ -373,15 +373,18 @@ class Fuser:
         """A statement that may run after the group: it reads only shapes (`x.shape`, then its
         entries) and scalars, and checks them (a vmapped helper's batch-size checks, inlined); it
         pushes a value (or a stand-in for its shape) on reverse mode's list stack; or it adds a
-        result into a slice of an adjoint (`part = d[a:b]`, then `add_into(part, v)`). Later
-        members must not read what these bind or write, nor rebind what they read (_Deferred)."""
+        result into a slice of an adjoint (`part = d[a:b]`, then `add_into(part, v)`); or it
+        restores a saved value or shape stand-in from such a stack (`x = tape_restore(tape_x, x)`,
+        which the backward sweep puts between the statements of one forward line). Later members
+        must not read what these bind or write, nor rebind what they read (_Deferred)."""
         if _list_push(stmt) is not None or _added_into(stmt, self.ns) is not None:
             return True
         if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)
                 and stmt.targets[0].id not in group_names):
             return False
         value = stmt.value
-        if isinstance(value, gast.Call) and resolve(value.func, self.ns) is runtime.shape_stand_in:
+        if isinstance(value, gast.Call) and resolve(value.func, self.ns) in (runtime.shape_stand_in, runtime.shape_restore,
+                                                                             runtime.tape_restore):
             return True
         if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
                 and value.value.id not in group_names and _view_index(value.slice, self.rank):
