@@ -2,14 +2,17 @@
 
 dot_vjp_a(v, a, b) is the cotangent of a in np.dot(a, b) given the cotangent v of the result;
 dot_vjp_b likewise for b. Both are linear in v and in the other operand, so their own derivative
-rules close over np.dot and each other.
+rules close over np.dot and each other. Compiled, the float64 matrix products multiply a
+cotangent's underflowed rows apart (runtime/tiny_rows.py).
 """
 import numpy as np
+from numba.core import types
 from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 
 from ._numba import float_dtype, is_array
 from .broadcast import _float_dtype, unbroadcast
+from .tiny_rows import dot_lifting_rows, dot_summing_lifted_rows
 
 
 def dot_vjp_a(v, a, b):
@@ -37,11 +40,17 @@ def _ranks(a, b):
     return ranks
 
 
+def _all_float64(*ts):
+    return all(is_array(t) and t.dtype == types.float64 for t in ts)
+
+
 @overload(dot_vjp_a)
 def _dot_vjp_a(v, a, b):
     ranks = _ranks(a, b)
     if 0 in ranks:
         return lambda v, a, b: unbroadcast(v * b, a)
+    if ranks == (2, 2) and _all_float64(v, b):  # a cotangent's underflowed rows: runtime/tiny_rows.py
+        return lambda v, a, b: dot_lifting_rows(v, b.T)
     return {(1, 1): lambda v, a, b: v * b, (2, 1): lambda v, a, b: np.outer(v, b),
             (1, 2): lambda v, a, b: np.dot(b, v), (2, 2): lambda v, a, b: np.dot(v, b.T)}[ranks]
 
@@ -51,6 +60,8 @@ def _dot_vjp_b(v, a, b):
     ranks = _ranks(a, b)
     if 0 in ranks:
         return lambda v, a, b: unbroadcast(v * a, b)
+    if ranks == (2, 2) and _all_float64(v, a):
+        return lambda v, a, b: dot_summing_lifted_rows(a, v)
     return {(1, 1): lambda v, a, b: v * a, (2, 1): lambda v, a, b: np.dot(v, a),
             (1, 2): lambda v, a, b: np.outer(a, v), (2, 2): lambda v, a, b: np.dot(a.T, v)}[ranks]
 
