@@ -477,8 +477,9 @@ def test_dot_vjps_are_adjoint(nb, ranks):
 
 @pytest.mark.parametrize("shapes", [[(5, 2), (5, 3), (3, 2), (3,)], [(5,), (5, 3), (3,), (3,)], [(5, 2), (5, 3), (3, 2), (1,)],
                                     [(5, 2), (5, 3), (3, 2), ()], [(5, 2), (5, 3), (3, 2), (1, 3)], [(5, 2), (5, 3), (3, 2), (5, 3)],
-                                    [(3,), (2,), (2, 3), (2,)]],
-                         ids=["matrix-rows", "vector-rows", "to-one", "to-scalar", "keepdims", "no-sum", "vector-matrix"])
+                                    [(3,), (2,), (2, 3), (2,)], [(6, 7), (6, 5), (5, 7), (5,)]],
+                         ids=["matrix-rows", "vector-rows", "to-one", "to-scalar", "keepdims", "no-sum", "vector-matrix",
+                              "many-columns"])
 def test_summed_dot_vjp_a_is_the_summed_cotangent(nb, shapes):
     """Summing rows before the product gives unbroadcast(dot_vjp_a(...)), in Python and compiled."""
     rng = np.random.default_rng(len(shapes[0]) + len(shapes[3]))

@@ -77,10 +77,18 @@ def summed_dot_vjp_a(v, a, b, like):
     return unbroadcast(dot_vjp_a(v, a, b), like)
 
 
-@register_jitable
+@register_jitable(fastmath={"reassoc"})
 def _column_sums(v):
-    """np.sum(v, axis=0) for a 2-D v, a row at a time (Numba's axis sum strides down columns)."""
+    """np.sum(v, axis=0) for a 2-D v: down each of a few columns (each sum spread over SIMD lanes
+    by reassociation), else a row at a time (contiguous reads; Numba's axis sum strides)."""
     sums = np.zeros(v.shape[1], dtype=v.dtype)
+    if v.shape[1] <= 4:
+        for j in range(v.shape[1]):
+            total = sums[j]
+            for i in range(v.shape[0]):
+                total += v[i, j]
+            sums[j] = total
+        return sums
     for i in range(v.shape[0]):
         for j in range(v.shape[1]):
             sums[j] += v[i, j]
