@@ -64,6 +64,15 @@ def test_a_product_of_tiny_rows_only_is_the_scaled_product_scaled_back():
     np.testing.assert_allclose(rows * LIFT, (v * LIFT) @ m, rtol=1e-14, atol=2.0 ** -474)
 
 
+def test_an_infinite_factor_of_a_tiny_row_gives_ieee_infinity():
+    """inf times a subnormal is inf; the cleared row would make it inf * 0 = nan."""
+    v = np.array([[1.0, 2.0], [3e-315, 1e-320]])
+    a = np.array([[1.0, 2.0, 3.0], [np.inf, 1.0, -1.0]])
+    _, _, summed = compiled(v, np.ones((2, 2)), a)
+    np.testing.assert_array_equal(summed, a.T @ v)
+    assert np.isinf(summed[0]).all()
+
+
 def test_without_tiny_rows_the_products_are_blas_products():
     rng = np.random.default_rng(0)
     v, m, a = rng.normal(size=(5, 3)), rng.normal(size=(3, 2)), rng.normal(size=(5, 4))

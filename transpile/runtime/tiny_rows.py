@@ -83,11 +83,13 @@ def dot_summing_lifted_rows(a, v):
     tiny = tiny_rows(v)
     if tiny.size == 0:
         return np.dot(a.T, v)
-    cleared, lifted = _split(v, tiny)
     picked = np.empty((tiny.size, a.shape[1]))
     for t in range(tiny.size):
         for j in range(a.shape[1]):
             picked[t, j] = a[tiny[t], j]
+            if not np.isfinite(picked[t, j]):
+                return np.dot(a.T, v)   # inf times a cleared row would be nan, not IEEE's inf
+    cleared, lifted = _split(v, tiny)
     out = np.dot(a.T, cleared)
     out += np.dot(picked.T, lifted) * DROP
     return out
