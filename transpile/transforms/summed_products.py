@@ -16,6 +16,7 @@ import gast
 
 from .. import gastutil as g
 from .. import runtime as rt
+from ..analysis.activity import blocks
 from ..analysis.names import NamePool, all_names, bind_object, resolve
 
 
@@ -37,7 +38,7 @@ def _summed_products(fdef, namespace):
     """(dot_vjp_a call, name of the operand it is summed to) for every product summed that way."""
     loads, stores = _counts(fdef)
     rewrites = []
-    for block in _blocks(fdef):
+    for block in blocks(fdef.body):
         definitions = {}
         for index, stmt in enumerate(block):
             target = _assigned_name(stmt)
@@ -96,15 +97,3 @@ def _counts(fdef):
             counts[node.id] = counts.get(node.id, 0) + 1
     return loads, stores
 
-
-def _blocks(fdef):
-    """Every statement list of the function, nested ones included."""
-    pending = [fdef.body]
-    while pending:
-        block = pending.pop()
-        yield block
-        for stmt in block:
-            for field in ("body", "orelse"):
-                inner = getattr(stmt, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                    pending.append(inner)
