@@ -19,20 +19,34 @@ SUBNORMAL_LIFTED = 2.0 ** -474   # a subnormal's mantissa bits m stand for m 2^-
 
 
 @register_jitable
-def tiny_rows(v):
-    """Indices of v's nonzero rows whose entries all have magnitudes below TINY. Comparisons and
-    abs take no assists; a row with a large first entry is decided there."""
+def _is_tiny(v, i):
+    """Row i is nonzero and all its magnitudes are below TINY. Comparisons and abs take no
+    assists; a row with a large first entry is decided there."""
+    nonzero = False
+    for j in range(v.shape[1]):
+        magnitude = abs(v[i, j])
+        if magnitude >= TINY:
+            return False
+        nonzero = nonzero or magnitude > 0.0
+    return nonzero
+
+
+@register_jitable
+def first_tiny_row(v):
+    """The index of v's first tiny row, -1 where there is none (the common case allocates nothing)."""
+    for i in range(v.shape[0]):
+        if _is_tiny(v, i):
+            return i
+    return -1
+
+
+@register_jitable
+def tiny_rows(v, first=0):
+    """Indices of v's tiny rows (see _is_tiny) from row `first` on."""
     found = np.empty(v.shape[0], dtype=np.int64)
     count = 0
-    for i in range(v.shape[0]):
-        nonzero = False
-        for j in range(v.shape[1]):
-            magnitude = abs(v[i, j])
-            if magnitude >= TINY:
-                nonzero = False
-                break
-            nonzero = nonzero or magnitude > 0.0
-        if nonzero:
+    for i in range(first, v.shape[0]):
+        if _is_tiny(v, i):
             found[count] = i
             count += 1
     return found[:count]
@@ -65,9 +79,10 @@ def _split(v, tiny):
 @register_jitable
 def dot_lifting_rows(v, m):
     """np.dot(v, m): each row of the result comes from one row of v."""
-    tiny = tiny_rows(v)
-    if tiny.size == 0:
+    first = first_tiny_row(v)
+    if first < 0:
         return np.dot(v, m)
+    tiny = tiny_rows(v, first)
     cleared, lifted = _split(v, tiny)
     out = np.dot(cleared, m)
     rows = np.dot(lifted, m)
@@ -80,9 +95,10 @@ def dot_lifting_rows(v, m):
 @register_jitable
 def dot_summing_lifted_rows(a, v):
     """np.dot(a.T, v): the result sums over the rows of a and v."""
-    tiny = tiny_rows(v)
-    if tiny.size == 0:
+    first = first_tiny_row(v)
+    if first < 0:
         return np.dot(a.T, v)
+    tiny = tiny_rows(v, first)
     picked = np.empty((tiny.size, a.shape[1]))
     for t in range(tiny.size):
         for j in range(a.shape[1]):
