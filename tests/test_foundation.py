@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 
@@ -131,6 +132,23 @@ def test_every_call_reaches_the_code_for_its_arguments():
     assert total(np.ones(3, dtype=np.float32)) == 3.0
     assert total(np.arange(3)) == 5
     assert total(np.ones(3)) == 3.0
+
+
+def scaled_power(x, n, flag):
+    return x ** n * (2.0 if flag else 1.0)
+
+
+def test_scalar_calls_run_the_compiled_code_for_their_types_directly():
+    """After a first call with scalars, the call path calls the machine code Numba compiled for
+    those types, not Numba's dispatcher; other types still reach their own code."""
+    f = tp.jit(scaled_power)
+    assert f(1.5, 2, True) == 4.5
+    dispatcher = f.generated_for(1.5, 2, True).callable
+    direct = f._entry.__globals__["_tp_target"]
+    assert direct is not dispatcher and direct is dispatcher.overloads[(numba.float64, numba.int64, numba.boolean)].entry_point
+    assert f(1.5, 2, True) == 4.5 and f(2.0, 3, False) == 8.0
+    assert f(np.float32(1.5), 2, True) == 4.5 and f(1.5, 2.0, True) == 4.5 and f(1.5, np.int32(2), True) == 4.5
+    assert f(2.0, -1, False) == 0.5
 
 
 def test_python_and_cpu_targets_agree():
